@@ -1,0 +1,215 @@
+"""The broker: every Redis operation Queuey performs, each atomic change one Lua script."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import redis
+
+from jobs import conf
+from jobs.broker.connection import get_redis
+from jobs.broker.keys import Keys
+from jobs.broker.scripts import SCRIPT_NAMES, source
+from jobs.broker.types import ClaimedJob, Dispatch, Finished, Outcome
+
+logger = logging.getLogger("queuey.broker")
+
+STALE = "stale"
+
+
+@dataclass(frozen=True)
+class QueueLengths:
+    high: int
+    default: int
+    low: int
+    scheduled: int
+    running: int
+    dlq: int
+    outbox: int
+
+
+class Broker:
+    def __init__(self, client: redis.Redis | None = None, prefix: str | None = None) -> None:
+        self.redis = client or get_redis()
+        self.keys = Keys(prefix or conf.get("KEY_PREFIX"))
+        self._scripts = {name: self.redis.register_script(source(name)) for name in SCRIPT_NAMES}
+
+    def _run(self, name: str, keys: list[str], args: list[object]):
+        return self._scripts[name](keys=keys, args=args)
+
+    # --- dispatch -------------------------------------------------------------------
+    def enqueue(self, jobs: list[Dispatch]) -> int:
+        if not jobs:
+            return 0
+        k = self.keys
+        args: list[object] = []
+        for j in jobs:
+            args += [j.id, j.type, j.queue, j.payload_json, j.attempt, j.limit,
+                     j.max_attempts, j.timeout, j.created_ms, j.due_ms, j.state, j.version]
+        return int(self._run("enqueue", [k.job_prefix, k.queue_prefix, k.scheduled, k.dlq,
+                                         k.notify], args))
+
+    def claim(self, *, max_jobs: int, worker_id: str, queues: list[str],
+              visibility_ms: int) -> list[ClaimedJob]:
+        k = self.keys
+        raw = self._run("claim", [k.job_prefix, k.queue_prefix, k.leases, k.token_seq],
+                        [max_jobs, worker_id, visibility_ms, *queues])
+        now = int(raw[0])
+        return [
+            ClaimedJob(id=raw[i], token=str(raw[i + 1]), attempt=int(raw[i + 2]),
+                       version=int(raw[i + 3]), type=raw[i + 4], payload_json=raw[i + 5],
+                       timeout=float(raw[i + 6]), queue=raw[i + 7],
+                       created_ms=int(raw[i + 8]), claimed_ms=now)
+            for i in range(1, len(raw), 9)
+        ]
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block until a job is enqueued (a wake-up token) or the timeout passes."""
+        return self.redis.blpop([self.keys.notify], timeout=max(timeout, 0.01)) is not None
+
+    def renew(self, leases: list[tuple[str, str]], visibility_ms: int) -> list[str]:
+        """Extend the given (id, token) leases; returns the ids whose lease is lost."""
+        if not leases:
+            return []
+        k = self.keys
+        args: list[object] = [visibility_ms]
+        for job_id, token in leases:
+            args += [job_id, token]
+        return list(self._run("renew", [k.job_prefix, k.leases], args))
+
+    def finish(self, outcomes: list[Outcome]) -> list[Finished]:
+        if not outcomes:
+            return []
+        k = self.keys
+        args: list[object] = []
+        for o in outcomes:
+            args += [o.id, o.token, o.outcome, o.detail, o.traceback, o.started_ms,
+                     o.finished_ms, o.retry_delay_ms]
+        raw = self._run("finish", [k.job_prefix, k.queue_prefix, k.leases, k.scheduled, k.dlq,
+                                   k.outbox, k.notify], args)
+        results = [Finished(o.id, raw[2 * i], raw[2 * i + 1]) for i, o in enumerate(outcomes)]
+        for r in results:
+            if r.stale:
+                logger.warning("queuey.stale_token_refused job=%s", r.job_id)
+        return results
+
+    # --- watchdog transitions -----------------------------------------------------
+    def requeue_expired(self, max_jobs: int = 500) -> list[str]:
+        k = self.keys
+        raw = self._run("requeue_expired", [k.job_prefix, k.queue_prefix, k.leases, k.dlq,
+                                            k.outbox, k.notify], [max_jobs])
+        return list(raw[1:])
+
+    def promote_due(self, max_jobs: int = 500) -> tuple[int, int]:
+        """Move due scheduled jobs to their queues: (moved, ms until next due or -1)."""
+        k = self.keys
+        moved, wait = self._run("promote", [k.job_prefix, k.queue_prefix, k.scheduled,
+                                            k.notify], [max_jobs])
+        return int(moved), int(wait)
+
+    # --- admin transitions ----------------------------------------------------------
+    def cancel(self, job_id: str) -> tuple[str, str]:
+        k = self.keys
+        code, value = self._run("cancel", [k.job_prefix, k.queue_prefix, k.scheduled, k.leases,
+                                           k.dlq, k.outbox], [job_id])
+        return code, value
+
+    def replay_dlq(self, limit: int) -> list[str]:
+        return self._move(["dlq", limit])
+
+    def move_to_queue(self, job_ids: list[str]) -> list[str]:
+        return self._move(["ids", *job_ids]) if job_ids else []
+
+    def _move(self, args: list[object]) -> list[str]:
+        k = self.keys
+        return list(self._run("move_to_queue", [k.job_prefix, k.queue_prefix, k.dlq,
+                                                k.scheduled, k.outbox, k.notify], args))
+
+    # --- outbox ---------------------------------------------------------------------
+    def outbox_older_than(self, age_ms: int, limit: int = 500) -> list[str]:
+        now_ms = self.now_ms()
+        return list(self.redis.zrangebyscore(self.keys.outbox, "-inf", now_ms - age_ms,
+                                             start=0, num=limit))
+
+    def settle(self, settled: list[tuple[str, str, str]]) -> int:
+        """Drop (entry, job id, version to delete at or "") once the database holds them."""
+        if not settled:
+            return 0
+        k = self.keys
+        args: list[object] = []
+        for entry, job_id, delete_at in settled:
+            args += [entry, job_id, delete_at]
+        return int(self._run("settle", [k.job_prefix, k.outbox], args))
+
+    # --- reconciliation ---------------------------------------------------------------
+    def missing_jobs(self, job_ids: list[str]) -> list[str]:
+        """The ids of which Redis holds no job at all."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.exists(self.keys.job(job_id))
+        return [j for j, found in zip(job_ids, pipe.execute(), strict=True) if not found]
+
+    def has_epoch(self) -> bool:
+        return bool(self.redis.exists(self.keys.epoch))
+
+    def mark_epoch(self) -> None:
+        self.redis.set(self.keys.epoch, "1")
+
+    # --- reads ------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        seconds, micros = self.redis.time()
+        return seconds * 1000 + micros // 1000
+
+    def lengths(self) -> QueueLengths:
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        for name in conf.QUEUES:
+            pipe.llen(k.queue(name))
+        pipe.zcard(k.scheduled).zcard(k.leases).zcard(k.dlq).zcard(k.outbox)
+        high, default, low, scheduled, running, dlq, outbox = pipe.execute()
+        return QueueLengths(high, default, low, scheduled, running, dlq, outbox)
+
+    def oldest_waiting(self) -> dict[str, str | None]:
+        """Per queue, the id at the head (the oldest waiting job), if any."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name in conf.QUEUES:
+            pipe.lindex(self.keys.queue(name), 0)
+        return dict(zip(conf.QUEUES, pipe.execute(), strict=True))
+
+    def job_state(self, job_id: str) -> dict[str, str]:
+        return self.redis.hgetall(self.keys.job(job_id))
+
+    def where_is(self, job_id: str) -> list[str]:
+        """Every place Redis holds the job: queue names, scheduled, leases, dlq."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        for name in conf.QUEUES:
+            pipe.lpos(k.queue(name), job_id)
+        pipe.zscore(k.scheduled, job_id).zscore(k.leases, job_id).zscore(k.dlq, job_id)
+        found = pipe.execute()
+        names = [*conf.QUEUES, "scheduled", "leases", "dlq"]
+        return [n for n, hit in zip(names, found, strict=True) if hit is not None]
+
+    # --- workers ----------------------------------------------------------------------
+    def heartbeat(self, worker_id: str, info: dict, ttl_ms: int) -> int:
+        k = self.keys
+        return int(self._run("heartbeat", [k.workers, k.worker(worker_id)],
+                             [worker_id, json.dumps(info), ttl_ms]))
+
+    def forget_worker(self, worker_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(self.keys.workers, worker_id).delete(self.keys.worker(worker_id))
+        pipe.execute()
+
+    def workers(self) -> list[dict]:
+        ids = self.redis.zrange(self.keys.workers, 0, -1, withscores=True)
+        if not ids:
+            return []
+        infos = self.redis.mget([self.keys.worker(w) for w, _ in ids])
+        out = []
+        for (worker_id, beat_ms), info in zip(ids, infos, strict=True):
+            if info:
+                out.append({**json.loads(info), "id": worker_id, "last_heartbeat_ms": int(beat_ms)})
+        return out

@@ -1,0 +1,62 @@
+"""Plain values that cross the broker's boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """What Redis needs to know to run a job; built from its database row."""
+
+    id: str
+    type: str
+    queue: str
+    payload_json: str
+    attempt: int
+    limit: int
+    max_attempts: int
+    timeout: float
+    created_ms: int
+    due_ms: int
+    state: str  # queued | scheduled | retrying | dead
+    version: int
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    token: str
+    attempt: int
+    version: int
+    type: str
+    payload_json: str
+    timeout: float
+    queue: str
+    created_ms: int
+    claimed_ms: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of one attempt, as the worker reports it."""
+
+    id: str
+    token: str
+    outcome: str  # succeeded | failed | timeout | interrupted
+    detail: str  # result JSON when succeeded, else the error message
+    traceback: str
+    started_ms: int
+    finished_ms: int
+    retry_delay_ms: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    job_id: str
+    state: str  # the new state, or "stale" when the token no longer held the lease
+    entry: str  # outbox entry ("" when stale)
+
+    @property
+    def stale(self) -> bool:
+        return self.state == "stale"

@@ -1,0 +1,55 @@
+"""Turn database rows into broker dispatches (at submit and when reconciling)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import redis
+
+from jobs.broker.client import Broker
+from jobs.broker.types import Dispatch
+from jobs.models import Job
+from jobs.states import JobStatus
+from jobs.timeutil import to_ms
+from jobs.validation import canonical_json
+
+logger = logging.getLogger("queuey.dispatch")
+
+# A job the database holds as running lost its worker along with Redis: queue it again.
+_STATE_IN_REDIS = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "queued",
+    JobStatus.SCHEDULED: "scheduled",
+    JobStatus.RETRYING: "retrying",
+    JobStatus.DEAD: "dead",
+}
+
+
+def dispatch_of(job: Job, payload_json: str | None = None) -> Dispatch:
+    return Dispatch(
+        id=str(job.id),
+        type=job.type,
+        queue=job.queue,
+        payload_json=payload_json if payload_json is not None else canonical_json(job.payload),
+        attempt=job.attempts,
+        limit=job.attempt_limit,
+        max_attempts=job.max_attempts,
+        timeout=job.timeout_seconds,
+        created_ms=to_ms(job.created_at),
+        due_ms=to_ms(job.scheduled_at),
+        state=_STATE_IN_REDIS[JobStatus(job.status)],
+        version=job.version,
+    )
+
+
+def try_dispatch(broker: Broker | None, dispatches: Iterable[Dispatch]) -> bool:
+    """Push to Redis; if Redis is away the job stays safe in the database and the
+    watchdog's reconciler dispatches it once Redis answers again."""
+    items = list(dispatches)
+    try:
+        (broker or Broker()).enqueue(items)
+    except redis.RedisError as exc:
+        logger.warning("queuey.dispatch_deferred jobs=%d reason=%s", len(items), exc)
+        return False
+    return True

@@ -1,0 +1,27 @@
+"""Test ledger: demo handlers append a line per step when QUEUEY_LEDGER_PATH is set.
+
+The fault tests read it to prove which attempts really ran. Lines are short and written
+with one O_APPEND write, so lines from several processes never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from jobs.handlers.context import current_attempt, current_job_id
+
+
+def record_step(payload: dict[str, Any], step: str = "run") -> None:
+    path = os.environ.get("QUEUEY_LEDGER_PATH")
+    if not path:
+        return
+    line = json.dumps(
+        {"job": current_job_id(), "attempt": current_attempt(), "step": step, "pid": os.getpid()}
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,97 @@
+"""Durable job records. The database is the record; Redis is the dispatcher."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from jobs.ids import new_job_id
+from jobs.states import TERMINAL_STATUSES, AttemptOutcome, JobStatus
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=new_job_id, editable=False)
+    type = models.CharField(max_length=128)
+    queue = models.CharField(max_length=16)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+    # Attempts started so far (lost ones included), and the attempt number after which
+    # the job is dead. A DLQ replay raises the limit: a fresh budget of max_attempts.
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField()
+    attempt_limit = models.PositiveIntegerField()
+    timeout_seconds = models.FloatField()
+    dedupe_key = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField()
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The Redis-side transition counter this row reflects; an older outbox entry arriving
+    # late never overwrites a newer state.
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-id"], name="job_status_id"),
+            models.Index(fields=["type", "-id"], name="job_type_id"),
+            models.Index(fields=["queue", "-id"], name="job_queue_id"),
+            models.Index(fields=["dedupe_key"], name="job_dedupe_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class Attempt(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_records")
+    number = models.PositiveIntegerField()
+    worker_id = models.CharField(max_length=128, blank=True, default="")
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    error = models.TextField(blank=True, default="")
+    traceback = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="attempt_job_number_unique"),
+        ]
+        ordering = ["job", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.job_id}: {self.outcome}"
+
+
+class DedupeKey(models.Model):
+    """The authority on idempotent submission, so it holds while Redis is down or empty."""
+
+    key_hash = models.CharField(max_length=64, primary_key=True)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+
+class ApiKeyScope(models.TextChoices):
+    SUBMIT = "submit", "submit"
+    READ = "read", "read"
+    ADMIN = "admin", "admin"
+
+
+class ApiKey(models.Model):
+    """An API key, stored as its SHA-256 digest; the key itself is shown once."""
+
+    name = models.CharField(max_length=100)
+    key_digest = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=16, choices=ApiKeyScope.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.scope})"

@@ -1,0 +1,89 @@
+"""Write outbox entries (state changes Redis made) to the database, then settle them.
+
+Applying is idempotent, so a worker and a watchdog may both apply the same entry: the
+attempt row is unique per (job, number) and a job row only moves to a newer version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from jobs.broker.client import Broker
+from jobs.models import Attempt, Job
+from jobs.states import JobStatus
+from jobs.timeutil import from_ms
+
+logger = logging.getLogger("queuey.outbox")
+
+# Once the database holds these, Redis has nothing left to do for the job.
+_FORGET_IN_REDIS = {JobStatus.SUCCEEDED, JobStatus.CANCELLED}
+
+
+def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
+    """Write entries in one transaction; returns what to settle in Redis."""
+    entries = sorted(((json.loads(r), r) for r in raw_entries if r), key=_order)
+    if not entries:
+        return []
+    with transaction.atomic():
+        Attempt.objects.bulk_create(
+            [_attempt_row(e) for e, _ in entries if e.get("outcome")], ignore_conflicts=True
+        )
+        for entry, _ in entries:
+            Job.objects.filter(pk=entry["id"], version__lt=entry["v"]).update(**_job_fields(entry))
+    return [
+        (raw, e["id"], str(e["v"]) if e["status"] in _FORGET_IN_REDIS else "")
+        for e, raw in entries
+    ]
+
+
+def apply_and_settle(broker: Broker, raw_entries: list[str]) -> int:
+    settled = apply(raw_entries)
+    broker.settle(settled)
+    return len(settled)
+
+
+def _order(pair: tuple[dict[str, Any], str]) -> tuple[str, int]:
+    entry = pair[0]
+    return entry["id"], int(entry["v"])
+
+
+def _attempt_row(e: dict[str, Any]) -> Attempt:
+    return Attempt(
+        job_id=e["id"],
+        number=e.get("attempt") or 0,
+        worker_id=e.get("worker") or "",
+        outcome=e["outcome"],
+        error=e.get("error") or "",
+        traceback=e.get("tb") or "",
+        started_at=from_ms(e.get("started")),
+        finished_at=from_ms(e.get("finished")),
+    )
+
+
+def _job_fields(e: dict[str, Any]) -> dict[str, Any]:
+    status = e["status"]
+    fields: dict[str, Any] = {"status": status, "version": e["v"]}
+    if e.get("attempt") is not None:
+        fields["attempts"] = e["attempt"]
+    if e.get("limit") is not None:
+        fields["attempt_limit"] = e["limit"]
+    if status == JobStatus.SUCCEEDED:
+        fields.update(result=json.loads(e["result"]), error="", traceback="",
+                      finished_at=from_ms(e.get("finished")))
+    elif status == JobStatus.RETRYING:
+        fields.update(error=e.get("error") or "", traceback=e.get("tb") or "",
+                      scheduled_at=from_ms(e.get("due")))
+    elif status == JobStatus.DEAD:
+        fields.update(error=e.get("error") or "", traceback=e.get("tb") or "",
+                      finished_at=from_ms(e.get("at")))
+    elif status == JobStatus.QUEUED:
+        fields.update(finished_at=None, scheduled_at=None)
+        if e.get("error"):
+            fields["error"] = e["error"]
+    elif status == JobStatus.CANCELLED:
+        fields["finished_at"] = from_ms(e.get("at"))
+    return fields

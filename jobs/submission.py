@@ -1,0 +1,141 @@
+"""Validate a job request into an unsaved Job; shared by single and batch submission."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from jobs import conf
+from jobs.errors import InvalidInput
+from jobs.handlers.registry import PayloadError, get_handler, registered_types
+from jobs.models import Job
+from jobs.states import JobStatus
+from jobs.validation import canonical_json, encode_limited
+
+MAX_ATTEMPTS_BOUND = 100
+MAX_TIMEOUT_SECONDS = 24 * 3600
+MAX_DELAY_SECONDS = 366 * 24 * 3600
+MAX_DEDUPE_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    type: Any
+    payload: Any
+    queue: Any = None
+    max_attempts: Any = None
+    timeout_seconds: Any = None
+    run_at: Any = None
+    delay_seconds: Any = None
+    dedupe_key: Any = None
+
+
+@dataclass
+class PreparedJob:
+    job: Job
+    payload_json: str
+    dedupe_hash: str | None
+    fingerprint: str
+
+
+def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
+    """Check every field of the request; raise InvalidInput naming the first bad one."""
+    now = now or timezone.now()
+    spec = get_handler(request.type) if isinstance(request.type, str) else None
+    if spec is None:
+        raise InvalidInput(
+            f"unknown job type; valid types: {', '.join(registered_types())}", field="type"
+        )
+    if not isinstance(request.payload, dict):
+        raise InvalidInput("payload must be a JSON object", field="payload")
+    payload_json = encode_limited(
+        request.payload, field="payload", max_bytes=conf.get("MAX_PAYLOAD_BYTES"),
+        max_depth=conf.get("MAX_JSON_DEPTH"),
+    )
+    if spec.validate:
+        try:
+            spec.validate(request.payload)
+        except PayloadError as exc:
+            raise InvalidInput(str(exc), field=exc.field or "payload") from None
+    queue = _queue(request.queue, spec.queue)
+    max_attempts = _bounded_int(request.max_attempts, "max_attempts", 1, MAX_ATTEMPTS_BOUND,
+                                spec.max_attempts or conf.get("MAX_ATTEMPTS"))
+    timeout = _bounded_number(request.timeout_seconds, "timeout_seconds", 0.1,
+                              MAX_TIMEOUT_SECONDS, spec.timeout or conf.get("DEFAULT_TIMEOUT"))
+    scheduled_at = _scheduled_at(request, now)
+    dedupe_key = _dedupe_key(request.dedupe_key)
+    job = Job(
+        type=spec.name, queue=queue, payload=request.payload,
+        status=JobStatus.SCHEDULED if scheduled_at else JobStatus.QUEUED,
+        max_attempts=max_attempts, attempt_limit=max_attempts, timeout_seconds=timeout,
+        dedupe_key=dedupe_key, created_at=now, scheduled_at=scheduled_at,
+    )
+    return PreparedJob(
+        job=job,
+        payload_json=payload_json,
+        dedupe_hash=hash_dedupe_key(dedupe_key) if dedupe_key else None,
+        fingerprint=hashlib.sha256(f"{spec.name}\n{canonical_json(request.payload)}".encode())
+        .hexdigest(),
+    )
+
+
+def hash_dedupe_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _queue(value: Any, default: str) -> str:
+    if value is None:
+        return default
+    if value not in conf.QUEUES:
+        raise InvalidInput(f"unknown queue; valid queues: {', '.join(conf.QUEUES)}", field="queue")
+    return value
+
+
+def _bounded_int(value: Any, field: str, low: int, high: int, default: int) -> int:
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(f"{field} must be an integer from {low} to {high}", field=field)
+    return value
+
+
+def _bounded_number(value: Any, field: str, low: float, high: float, default: float) -> float:
+    if value is None:
+        return float(default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(f"{field} must be a number from {low:g} to {high:g}", field=field)
+    return float(value)
+
+
+def _scheduled_at(request: JobRequest, now: datetime) -> datetime | None:
+    if request.run_at is not None and request.delay_seconds is not None:
+        raise InvalidInput("give run_at or delay_seconds, not both", field="run_at")
+    if request.delay_seconds is not None:
+        delay = _bounded_number(request.delay_seconds, "delay_seconds", 0, MAX_DELAY_SECONDS, 0)
+        return now + timedelta(seconds=delay) if delay > 0 else None
+    if request.run_at is None:
+        return None
+    if not isinstance(request.run_at, datetime) or timezone.is_naive(request.run_at):
+        raise InvalidInput("run_at must be an ISO 8601 time with a UTC offset", field="run_at")
+    if request.run_at > now + timedelta(seconds=MAX_DELAY_SECONDS):
+        raise InvalidInput("run_at is too far in the future (at most a year)", field="run_at")
+    return request.run_at if request.run_at > now else None
+
+
+def _dedupe_key(value: Any) -> str | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= MAX_DEDUPE_KEY_LENGTH
+        or not value.isprintable()
+    ):
+        raise InvalidInput(
+            f"dedupe_key must be 1 to {MAX_DEDUPE_KEY_LENGTH} printable characters",
+            field="dedupe_key",
+        )
+    return value

@@ -1,0 +1,205 @@
+"""Queuey settings: every value comes from the environment.
+
+Defaults are safe for production (DEBUG off, secure cookies, no default secret);
+`make run` and the test suite opt into development values explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# A development fallback exists only with DEBUG on; production must set its own secret.
+SECRET_KEY = env.str(
+    "DJANGO_SECRET_KEY",
+    default="dev-insecure-secret-key-change-me-0123456789abcdef" if DEBUG else environ.Env.NOTSET,
+)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "django_prometheus",
+    "jobs",
+    "dashboard",
+    "workers",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "queuey_site.urls"
+WSGI_APPLICATION = "queuey_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'queuey.sqlite3'}"),
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes write: IMMEDIATE transactions take the write lock up front so a
+    # reader never has to upgrade (the source of most "database is locked" errors), and
+    # the busy timeout makes writers queue instead of failing.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("QUEUEY_SQLITE_BUSY_TIMEOUT", default=30),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    _db.setdefault("TEST", {})["NAME"] = env.str(
+        "QUEUEY_SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test-queuey.sqlite3")
+    )
+else:
+    _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("QUEUEY_DB_CONNECT_TIMEOUT", default=5)
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env.str("QUEUEY_KEY_PREFIX", default="queuey") + ":cache",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+            # A throttle that cannot reach Redis lets the request through rather than 500.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+}
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+LOGIN_URL = "/admin/login/"
+
+# Production-safe transport defaults; `make run` turns them off for plain-HTTP localhost.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=[])
+
+# The API limits bodies itself (QUEUEY_MAX_REQUEST_BYTES); Django's cap is the backstop.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("QUEUEY_MAX_REQUEST_BYTES", default=4 * 1024 * 1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Queuey API",
+    "DESCRIPTION": "Submit, track and administer background jobs.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Queue behaviour (read lazily through jobs.conf, never at import time elsewhere) ---
+QUEUEY_KEY_PREFIX = env.str("QUEUEY_KEY_PREFIX", default="queuey")
+QUEUEY_VISIBILITY_TIMEOUT = env.float("QUEUEY_VISIBILITY_TIMEOUT", default=30.0)
+QUEUEY_BACKOFF_BASE = env.float("QUEUEY_BACKOFF_BASE", default=1.0)
+QUEUEY_BACKOFF_FACTOR = env.float("QUEUEY_BACKOFF_FACTOR", default=2.0)
+QUEUEY_BACKOFF_MAX = env.float("QUEUEY_BACKOFF_MAX", default=3600.0)
+QUEUEY_MAX_ATTEMPTS = env.int("QUEUEY_MAX_ATTEMPTS", default=5)
+QUEUEY_DEFAULT_TIMEOUT = env.float("QUEUEY_DEFAULT_TIMEOUT", default=300.0)
+QUEUEY_DEDUPE_WINDOW = env.float("QUEUEY_DEDUPE_WINDOW", default=24 * 3600.0)
+QUEUEY_MAX_PAYLOAD_BYTES = env.int("QUEUEY_MAX_PAYLOAD_BYTES", default=256 * 1024)
+QUEUEY_MAX_RESULT_BYTES = env.int("QUEUEY_MAX_RESULT_BYTES", default=1024 * 1024)
+QUEUEY_MAX_JSON_DEPTH = env.int("QUEUEY_MAX_JSON_DEPTH", default=64)
+QUEUEY_SHUTDOWN_GRACE = env.float("QUEUEY_SHUTDOWN_GRACE", default=25.0)
+QUEUEY_WATCHDOG_INTERVAL = env.float("QUEUEY_WATCHDOG_INTERVAL", default=1.0)
+QUEUEY_RECONCILE_INTERVAL = env.float("QUEUEY_RECONCILE_INTERVAL", default=15.0)
+QUEUEY_OUTBOX_GRACE = env.float("QUEUEY_OUTBOX_GRACE", default=10.0)
+QUEUEY_HEARTBEAT_INTERVAL = env.float("QUEUEY_HEARTBEAT_INTERVAL", default=5.0)
+QUEUEY_WORKER_CONCURRENCY = env.int("QUEUEY_WORKER_CONCURRENCY", default=16)
+QUEUEY_DEV_API_KEY = env.str("QUEUEY_DEV_API_KEY", default="dev" if DEBUG else "")
+QUEUEY_WATCHDOG_METRICS_PORT = env.int("QUEUEY_WATCHDOG_METRICS_PORT", default=9101)
+QUEUEY_WORKER_METRICS_PORT = env.int("QUEUEY_WORKER_METRICS_PORT", default=0)
+QUEUEY_METRICS_ADDR = env.str("QUEUEY_METRICS_ADDR", default="127.0.0.1")
+# Test-only fault injection: name of a step at which a worker process kills itself.
+QUEUEY_CRASH_AT = env.str("QUEUEY_CRASH_AT", default="")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("QUEUEY_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,207 @@
+"""Every Lua transition against a real Redis, with the database behind it."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jobs import outbox
+from jobs.models import Attempt, Job
+from tests.support.factories import claim, outcome, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def finish_and_write(broker, outcomes):
+    results = broker.finish(outcomes)
+    outbox.apply_and_settle(broker, [r.entry for r in results if not r.stale])
+    return results
+
+
+def test_enqueue_puts_job_on_its_queue_once(broker):
+    job = submit(queue="low")
+    assert broker.where_is(str(job.id)) == ["low"]
+    from jobs.dispatch import dispatch_of
+
+    assert broker.enqueue([dispatch_of(job)]) == 0  # idempotent: already there
+    assert broker.lengths().low == 1
+
+
+def test_claim_leases_with_token_and_redis_deadline(broker):
+    job = submit()
+    before = broker.now_ms()
+    [claimed] = claim(broker, visibility_ms=5000)
+    assert claimed.id == str(job.id) and claimed.attempt == 1
+    deadline = broker.redis.zscore(broker.keys.leases, claimed.id)
+    assert before + 5000 <= deadline <= broker.now_ms() + 5000
+    assert broker.where_is(claimed.id) == ["leases"]
+    assert claim(broker) == []
+
+
+def test_claim_takes_several_per_round_trip_in_fifo_order(broker):
+    ids = [str(submit().id) for _ in range(5)]
+    claimed = claim(broker, max_jobs=3)
+    assert [c.id for c in claimed] == ids[:3]
+    assert len({c.token for c in claimed}) == 3
+
+
+def test_strict_priority_high_default_low(broker):
+    low = submit(queue="low")
+    default = submit(queue="default")
+    high = submit(queue="high")
+    order = [claim(broker)[0].id for _ in range(3)]
+    assert order == [str(high.id), str(default.id), str(low.id)]
+
+
+def test_claim_respects_the_queues_it_serves(broker):
+    submit(queue="high")
+    assert claim(broker, queues=("low",)) == []
+
+
+def test_ack_records_result_and_attempt(broker):
+    job = submit("text.reverse", {"text": "hello"})
+    [c] = claim(broker)
+    [r] = finish_and_write(broker, [outcome(c, detail='"olleh"')])
+    assert r.state == "succeeded"
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts) == ("succeeded", "olleh", 1)
+    assert list(job.attempt_records.values_list("outcome", flat=True)) == ["succeeded"]
+    # Settled: Redis forgets a succeeded job once the database holds it.
+    assert broker.job_state(str(job.id)) == {} and broker.lengths().outbox == 0
+
+
+def test_stale_token_ack_is_refused(broker):
+    job = submit()
+    [c] = claim(broker, visibility_ms=1)
+    time.sleep(0.01)
+    assert broker.requeue_expired() == [str(job.id)]
+    [r] = broker.finish([outcome(c)])
+    assert r.stale and r.entry == ""
+    assert broker.where_is(str(job.id)) == ["default"]
+
+
+def test_renew_extends_only_live_leases(broker):
+    a, b = submit(), submit()
+    ca, cb = claim(broker, max_jobs=2, visibility_ms=1000)
+    first = broker.redis.zscore(broker.keys.leases, ca.id)
+    lost = broker.renew([(ca.id, ca.token), (cb.id, "bogus")], visibility_ms=60_000)
+    assert lost == [cb.id]
+    assert broker.redis.zscore(broker.keys.leases, ca.id) > first + 50_000
+
+
+def test_fail_schedules_retry_with_delay_then_dead_after_limit(broker):
+    job = submit("demo.fail", max_attempts=2)
+    [c] = claim(broker)
+    before = broker.now_ms()
+    [r] = finish_and_write(broker, [outcome(c, "failed", "boom", retry_delay_ms=60_000)])
+    assert r.state == "retrying"
+    due = broker.redis.zscore(broker.keys.scheduled, c.id)
+    assert before + 60_000 <= due <= broker.now_ms() + 60_000
+    job.refresh_from_db()
+    assert job.status == "retrying" and job.error == "boom"
+    assert broker.move_to_queue([c.id])  # retry now
+    [c2] = claim(broker)
+    assert c2.attempt == 2
+    [r2] = finish_and_write(broker, [outcome(c2, "failed", "boom again")])
+    assert r2.state == "dead"
+    assert broker.where_is(c.id) == ["dlq"]
+    job.refresh_from_db()
+    assert job.status == "dead" and job.attempts == 2
+    assert list(job.attempt_records.values_list("number", "outcome")) == [
+        (1, "failed"), (2, "failed")]
+
+
+def test_requeue_expired_goes_to_back_of_own_queue_and_counts_attempt(broker):
+    first = submit()
+    [c] = claim(broker, visibility_ms=1)
+    second = submit()
+    time.sleep(0.01)
+    assert broker.requeue_expired() == [c.id]
+    assert broker.redis.lrange(broker.keys.queue("default"), 0, -1) == [
+        str(second.id), str(first.id)]
+    outbox.apply_and_settle(broker, broker.outbox_older_than(0))
+    attempt = Attempt.objects.get(job=first)
+    assert (attempt.outcome, attempt.worker_id) == ("lease_expired", "w1")
+
+
+def test_lease_expired_on_last_attempt_goes_to_dlq(broker):
+    job = submit(max_attempts=1)
+    claim(broker, visibility_ms=1)
+    time.sleep(0.01)
+    broker.requeue_expired()
+    assert broker.where_is(str(job.id)) == ["dlq"]
+
+
+def test_promote_moves_only_due_jobs(broker):
+    due = submit(delay_seconds=0.05)
+    later = submit(delay_seconds=3600)
+    assert broker.lengths().scheduled == 2
+    time.sleep(0.1)
+    moved, wait_ms = broker.promote_due()
+    assert moved == 1 and 3_500_000 < wait_ms <= 3_600_000
+    assert broker.where_is(str(due.id)) == ["default"]
+    assert broker.where_is(str(later.id)) == ["scheduled"]
+
+
+@pytest.mark.parametrize("where", ["queued", "scheduled", "running", "dead"])
+def test_cancel_removes_job_from_wherever_it_is(broker, where):
+    from jobs.services import cancel_job
+
+    job = submit(delay_seconds=3600) if where == "scheduled" else submit(max_attempts=1)
+    if where in ("running", "dead"):
+        [c] = claim(broker)
+        if where == "dead":
+            finish_and_write(broker, [outcome(c, "failed", "x")])
+    cancel_job(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert broker.where_is(str(job.id)) == []
+    if where == "running":
+        [late] = broker.finish([outcome(c)])
+        assert late.stale
+        job.refresh_from_db()
+        assert job.status == "cancelled"
+
+
+def test_replay_moves_oldest_dead_jobs_with_fresh_budget(broker):
+    from jobs.services import replay_dlq
+
+    jobs = [submit("demo.fail", max_attempts=1) for _ in range(3)]
+    for c in claim(broker, max_jobs=3):
+        finish_and_write(broker, [outcome(c, "failed", "x")])
+    assert replay_dlq(limit=2) == 2
+    assert broker.lengths().dlq == 1
+    replayed = Job.objects.filter(status="queued").order_by("id")
+    assert [j.id for j in replayed] == [jobs[0].id, jobs[1].id]
+    assert all(j.attempt_limit == 2 for j in replayed)
+    [c] = claim(broker)
+    assert c.attempt == 2
+    [r] = broker.finish([outcome(c, "failed", "x", retry_delay_ms=10)])
+    assert r.state == "dead"  # budget of max_attempts=1 again
+
+
+def test_concurrent_replays_move_each_job_once(broker):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(20):
+        submit("demo.fail", max_attempts=1)
+    for c in claim(broker, max_jobs=20):
+        finish_and_write(broker, [outcome(c, "failed", "x")])
+    with ThreadPoolExecutor(8) as pool:
+        moved = list(pool.map(lambda _: broker.replay_dlq(5), range(8)))
+    ids = [entry for batch in moved for entry in batch]
+    assert len(ids) == 20 and broker.lengths().default == 20
+
+
+def test_interrupted_release_goes_to_head_without_spending_budget(broker):
+    job = submit(max_attempts=1)
+    submit()
+    [c] = claim(broker)
+    [r] = finish_and_write(broker, [outcome(c, "interrupted", "shutdown")])
+    assert r.state == "queued"
+    assert broker.redis.lindex(broker.keys.queue("default"), 0) == str(job.id)
+    [c2] = claim(broker)
+    assert c2.id == str(job.id) and c2.attempt == 2
+    [r2] = broker.finish([outcome(c2, "failed", "x", retry_delay_ms=5)])
+    assert r2.state == "dead"  # one real attempt allowed: the released one did not count

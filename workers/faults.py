@@ -1,0 +1,18 @@
+"""Test-only crash points: QUEUEY_CRASH_AT=<step> makes a worker die right there."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from django.conf import settings
+
+logger = logging.getLogger("queuey.worker")
+
+STEPS = ("after_claim", "before_ack", "after_ack_before_db")
+
+
+def maybe_crash(step: str) -> None:
+    if settings.QUEUEY_CRASH_AT == step:
+        logger.error("queuey.fault_injected step=%s: exiting now", step)
+        os._exit(70)

@@ -1,0 +1,20 @@
+"""`manage.py runwatchdog`: requeue expired leases, promote due jobs, reconcile."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the Queuey watchdog (several may run at once)."
+
+    def handle(self, *args, **options) -> None:
+        from workers.metrics_server import start_metrics_server
+        from workers.watchdog import Watchdog
+
+        start_metrics_server("WATCHDOG_METRICS_PORT", with_queue_gauges=True)
+        watchdog = Watchdog()
+        watchdog.install_signal_handlers()
+        sys.exit(watchdog.run())

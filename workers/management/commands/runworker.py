@@ -1,0 +1,40 @@
+"""`manage.py runworker`: run worker processes (thin: parses options, hands over)."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs import conf
+
+
+class Command(BaseCommand):
+    help = "Run Queuey workers: claim jobs from Redis by priority and run their handlers."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--processes", type=int, default=1,
+                            help="worker processes; above 1 a supervisor restarts them")
+        parser.add_argument("--concurrency", type=int, default=None,
+                            help="handler threads per process (QUEUEY_WORKER_CONCURRENCY)")
+        parser.add_argument("--queues", default=",".join(conf.QUEUES),
+                            help="comma-separated queues, highest priority first")
+        parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+
+    def handle(self, *args, **options) -> None:
+        queues = [q.strip() for q in options["queues"].split(",") if q.strip()]
+        unknown = sorted(set(queues) - set(conf.QUEUES))
+        if unknown or not queues:
+            raise CommandError(f"unknown queues {unknown}; valid: {', '.join(conf.QUEUES)}")
+        concurrency = options["concurrency"]
+        if concurrency is not None and not 1 <= concurrency <= 1024:
+            raise CommandError("--concurrency must be from 1 to 1024")
+        if options["processes"] > 1:
+            from workers.supervisor import Supervisor
+
+            sys.exit(Supervisor(processes=options["processes"], argv=sys.argv).run())
+        from workers.worker import Worker
+
+        worker = Worker(concurrency=concurrency, queues=queues, burst=options["burst"])
+        worker.install_signal_handlers()
+        sys.exit(worker.run())

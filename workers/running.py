@@ -1,0 +1,72 @@
+"""Book-keeping for the attempts a worker process is running right now."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from jobs.broker.types import ClaimedJob
+
+
+@dataclass
+class RunningJob:
+    job: ClaimedJob
+    started_ms: int = 0
+    deadline: float = 0.0  # monotonic
+    thread_id: int | None = None
+    # Set once, by whoever reports the attempt's end first: the handler thread (result or
+    # error), the timeout check, or shutdown. Later reports are dropped.
+    finalized: bool = False
+    lease_lost: bool = False
+
+
+@dataclass
+class RunningSet:
+    """Thread-safe map of job id -> RunningJob, with a condition to wait for free slots."""
+
+    capacity: int
+    _jobs: dict[str, RunningJob] = field(default_factory=dict)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, job: ClaimedJob) -> RunningJob:
+        with self._cond:
+            rj = self._jobs[job.id] = RunningJob(job=job)
+            return rj
+
+    def get(self, job_id: str, token: str) -> RunningJob | None:
+        with self._cond:
+            rj = self._jobs.get(job_id)
+            return rj if rj is not None and rj.job.token == token else None
+
+    def free_slots(self) -> int:
+        with self._cond:
+            return self.capacity - len(self._jobs)
+
+    def finalize(self, job_id: str) -> RunningJob | None:
+        """Mark the attempt ended and free its slot; None if someone already did."""
+        with self._cond:
+            rj = self._jobs.get(job_id)
+            if rj is None or rj.finalized:
+                return None
+            rj.finalized = True
+            del self._jobs[job_id]
+            self._cond.notify_all()
+            return rj
+
+    def snapshot(self) -> list[RunningJob]:
+        with self._cond:
+            return list(self._jobs.values())
+
+    def wait_for_slot(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._jobs) < self.capacity, timeout)
+
+    def wait_until_empty(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._jobs, max(0.0, deadline - time.monotonic()))
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._jobs)

@@ -1,0 +1,259 @@
+"""The worker loop: claim jobs from Redis, run them on handler threads, report outcomes.
+
+Threads in one worker process:
+- the main thread claims (several jobs per round trip) and blocks on Redis when idle;
+- `concurrency` handler threads run the attempts;
+- the reporter batches outcomes: fenced finish in Redis, then one database transaction;
+- the lease keeper renews leases, enforces timeouts and sends heartbeats.
+
+A handler that overruns its timeout: the lease keeper reports the attempt as `timeout`
+(the finish script revokes its token, so a late result is refused), raises an exception
+into its thread, and a replacement handler thread is started at once, so capacity is not
+pinned. A thread that never returns to Python cannot be killed; once as many threads are
+stuck as the worker has slots, the worker stops claiming, drains and exits with
+EXIT_RECYCLE so its supervisor (`runworker --processes N`, or systemd/Kubernetes) starts a
+fresh process: that is how a hung handler's capacity is finally reclaimed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+
+import redis
+from django.db import close_old_connections
+
+from jobs import conf
+from jobs.broker.client import Broker
+from jobs.broker.connection import warn_unless_noeviction
+from jobs.broker.types import ClaimedJob, Outcome
+from jobs.timeutil import wall_ms
+from workers import faults
+from workers.execution import run_attempt
+from workers.interrupt import HandlerInterrupted, interrupt_thread
+from workers.lease_keeper import LeaseKeeper, default_worker_id
+from workers.reporter import Reporter
+from workers.running import RunningJob, RunningSet
+
+logger = logging.getLogger("queuey.worker")
+
+EXIT_OK = 0
+EXIT_FORCED = 1
+EXIT_RECYCLE = 75
+MAX_IDLE_WAIT = 1.0
+
+
+class Worker:
+    def __init__(self, *, concurrency: int | None = None, queues: list[str] | None = None,
+                 burst: bool = False, worker_id: str | None = None,
+                 broker: Broker | None = None) -> None:
+        self.concurrency = concurrency or conf.get("WORKER_CONCURRENCY")
+        self.queues = list(queues or conf.QUEUES)
+        self.burst = burst
+        self.worker_id = worker_id or default_worker_id()
+        self.broker = broker or Broker()
+        self.visibility_ms = int(conf.get("VISIBILITY_TIMEOUT") * 1000)
+        self.running = RunningSet(capacity=self.concurrency)
+        self.stopping = threading.Event()  # no more claims
+        self.forced = threading.Event()
+        self.exit_code = EXIT_OK
+        self._work: queue.SimpleQueue[ClaimedJob | None] = queue.SimpleQueue()
+        self._threads_lock = threading.Lock()
+        self._handler_threads = 0
+        self._stuck_threads = 0
+        self._reporter_stop = threading.Event()
+        self._keeper_stop = threading.Event()
+        self.reporter = Reporter(self.broker, on_finished=self._on_finished)
+        self.keeper = LeaseKeeper(
+            broker=self.broker, running=self.running, worker_id=self.worker_id,
+            visibility_ms=self.visibility_ms, report_timeout=self._on_timeout,
+            info={"host": socket.gethostname(), "pid": os.getpid(), "started_ms": wall_ms(),
+                  "concurrency": self.concurrency, "queues": self.queues},
+        )
+        self.processed = 0
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop claiming; running jobs get the grace period, then are released."""
+        self.stopping.set()
+
+    def request_force_stop(self) -> None:
+        self.stopping.set()
+        self.forced.set()
+
+    def install_signal_handlers(self) -> None:
+        def on_signal(signum, frame):
+            if self.stopping.is_set():
+                logger.warning("queuey.worker_force_stop signal=%d", signum)
+                self.request_force_stop()
+            else:
+                logger.info("queuey.worker_stopping signal=%d", signum)
+                self.request_stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def run(self) -> int:
+        logger.info("queuey.worker_started id=%s concurrency=%d queues=%s", self.worker_id,
+                    self.concurrency, ",".join(self.queues))
+        self._check_redis()
+        threads = [
+            threading.Thread(target=self.reporter.run, args=(self._reporter_stop,),
+                             name="reporter", daemon=True),
+            threading.Thread(target=self._keep_leases, name="lease-keeper", daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        for _ in range(self.concurrency):
+            self._start_handler_thread()
+        try:
+            self._fetch_loop()
+        finally:
+            self._shutdown(threads)
+        return self.exit_code
+
+    def _check_redis(self) -> None:
+        try:
+            warn_unless_noeviction(self.broker.redis)
+        except redis.RedisError as exc:
+            logger.warning("queuey.redis_unreachable_at_start error=%s", exc)
+
+    def _keep_leases(self) -> None:
+        try:
+            self.keeper.run(self._keeper_stop)
+        except Exception:
+            # Without renewals our leases expire and other workers rerun our jobs: stop.
+            logger.exception("queuey.lease_keeper_died: stopping the worker")
+            self.request_stop()
+
+    # --- claiming -----------------------------------------------------------------------
+    def _fetch_loop(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                did_work = self.run_once()
+                failures = 0
+            except redis.RedisError as exc:
+                failures += 1
+                delay = min(5.0, 0.1 * 2 ** min(failures, 6))
+                logger.warning("queuey.redis_unavailable error=%s retry_in=%.1fs", exc, delay)
+                self.stopping.wait(delay)
+                continue
+            if not did_work and self.burst and not len(self.running):
+                logger.info("queuey.worker_burst_done processed=%d", self.processed)
+                return
+
+    def run_once(self) -> bool:
+        """Claim what fits and hand it to the handler threads; block briefly if idle."""
+        free = self.running.free_slots()
+        if free <= 0:
+            self.running.wait_for_slot(MAX_IDLE_WAIT)
+            return True
+        jobs = self.broker.claim(max_jobs=free, worker_id=self.worker_id, queues=self.queues,
+                                 visibility_ms=self.visibility_ms)
+        if jobs:
+            faults.maybe_crash("after_claim")
+            self._start(jobs)
+            return True
+        _moved, next_due_ms = self.broker.promote_due()
+        if _moved:
+            return True
+        if self.burst:
+            return False
+        wait = MAX_IDLE_WAIT if next_due_ms < 0 else min(MAX_IDLE_WAIT, next_due_ms / 1000)
+        self.broker.wait_for_work(wait)
+        return False
+
+    def _start(self, jobs: list[ClaimedJob]) -> None:
+        for job in jobs:
+            self.running.add(job)
+            self._work.put(job)
+        self.reporter.claimed(jobs)
+
+    # --- handler threads ----------------------------------------------------------------
+    def _start_handler_thread(self) -> None:
+        with self._threads_lock:
+            self._handler_threads += 1
+        threading.Thread(target=self._handler_loop, name="handler", daemon=True).start()
+
+    def _handler_loop(self) -> None:
+        while True:
+            job = self._work.get()
+            if job is None:
+                return
+            if not self._execute(job):
+                return  # this thread overran a timeout; a replacement already took over
+
+    def _execute(self, job: ClaimedJob) -> bool:
+        rj = self.running.get(job.id, job.token)
+        if rj is None:
+            return True
+        rj.thread_id = threading.get_ident()
+        rj.started_ms = wall_ms()
+        rj.deadline = time.monotonic() + job.timeout
+        try:
+            outcome = run_attempt(job, rj.started_ms)
+        except HandlerInterrupted:
+            outcome = None
+        if outcome is not None and self.running.finalize(job.id):
+            faults.maybe_crash("before_ack")
+            self.reporter.finished(outcome)
+            return True
+        # Timed out or released: somebody else reported this attempt and replaced us.
+        with self._threads_lock:
+            self._stuck_threads = max(0, self._stuck_threads - 1)
+        return False
+
+    def _on_timeout(self, rj: RunningJob, outcome: Outcome) -> None:
+        self.reporter.finished(outcome)
+        with self._threads_lock:
+            self._stuck_threads += 1
+            stuck = self._stuck_threads
+        self._start_handler_thread()
+        if stuck >= self.concurrency:
+            logger.error("queuey.worker_recycle stuck_threads=%d: draining to restart", stuck)
+            self.exit_code = EXIT_RECYCLE
+            self.request_stop()
+
+    def _on_finished(self, outcome: Outcome, state: str) -> None:
+        self.processed += 1
+
+    # --- shutdown -----------------------------------------------------------------------
+    def _shutdown(self, threads: list[threading.Thread]) -> None:
+        grace = conf.get("SHUTDOWN_GRACE")
+        deadline = time.monotonic() + grace
+        while len(self.running) and not self.forced.is_set() and time.monotonic() < deadline:
+            self.running.wait_until_empty(0.1)
+        self._release_unfinished()
+        for _ in range(self._handler_threads):
+            self._work.put(None)
+        self._keeper_stop.set()
+        self._reporter_stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        try:
+            self.broker.forget_worker(self.worker_id)
+        except redis.RedisError:
+            pass
+        close_old_connections()
+        if self.forced.is_set() and self.exit_code == EXIT_OK:
+            self.exit_code = EXIT_FORCED
+        logger.info("queuey.worker_stopped id=%s processed=%d", self.worker_id, self.processed)
+
+    def _release_unfinished(self) -> None:
+        """Hand jobs that did not finish in the grace period back to their queue now."""
+        for rj in self.running.snapshot():
+            if self.running.finalize(rj.job.id):
+                self.reporter.finished(Outcome(
+                    id=rj.job.id, token=rj.job.token, outcome="interrupted",
+                    detail="worker shut down before the job finished", traceback="",
+                    started_ms=rj.started_ms or wall_ms(), finished_ms=wall_ms(),
+                    retry_delay_ms=0))
+                if rj.thread_id is not None:
+                    interrupt_thread(rj.thread_id)
+                logger.info("queuey.job_released job=%s", rj.job.id)
