@@ -35,8 +35,7 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
         for entry, _ in entries:
             Job.objects.filter(pk=entry["id"], version__lt=entry["v"]).update(**_job_fields(entry))
     return [
-        (raw, e["id"], str(e["v"]) if e["status"] in _FORGET_IN_REDIS else "")
-        for e, raw in entries
+        (raw, e["id"], str(e["v"]) if e["status"] in _FORGET_IN_REDIS else "") for e, raw in entries
     ]
 
 
@@ -71,15 +70,27 @@ def _job_fields(e: dict[str, Any]) -> dict[str, Any]:
         fields["attempts"] = e["attempt"]
     if e.get("limit") is not None:
         fields["attempt_limit"] = e["limit"]
+    if e.get("outcome") and e.get("started"):
+        fields["started_at"] = from_ms(e["started"])  # the latest attempt's start
     if status == JobStatus.SUCCEEDED:
-        fields.update(result=json.loads(e["result"]), error="", traceback="",
-                      finished_at=from_ms(e.get("finished")))
+        fields.update(
+            result=json.loads(e["result"]),
+            error="",
+            traceback="",
+            finished_at=from_ms(e.get("finished")),
+        )
     elif status == JobStatus.RETRYING:
-        fields.update(error=e.get("error") or "", traceback=e.get("tb") or "",
-                      scheduled_at=from_ms(e.get("due")))
+        fields.update(
+            error=e.get("error") or "",
+            traceback=e.get("tb") or "",
+            scheduled_at=from_ms(e.get("due")),
+        )
     elif status == JobStatus.DEAD:
-        fields.update(error=e.get("error") or "", traceback=e.get("tb") or "",
-                      finished_at=from_ms(e.get("at")))
+        fields.update(
+            error=e.get("error") or "",
+            traceback=e.get("tb") or "",
+            finished_at=from_ms(e.get("at")),
+        )
     elif status == JobStatus.QUEUED:
         fields.update(finished_at=None, scheduled_at=None)
         if e.get("error"):

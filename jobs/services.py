@@ -110,8 +110,7 @@ def submit_batch(requests: list[JobRequest]) -> list[BatchItemResult]:
 def _insert_batch(prepared, results, now) -> list[PreparedJob]:
     hashes = {p.dedupe_hash for p in prepared.values() if p.dedupe_hash}
     live = {
-        d.key_hash: d
-        for d in DedupeKey.objects.filter(key_hash__in=hashes, expires_at__gt=now)
+        d.key_hash: d for d in DedupeKey.objects.filter(key_hash__in=hashes, expires_at__gt=now)
     }
     expired = set(hashes) - set(live)
     DedupeKey.objects.filter(key_hash__in=expired).delete()
@@ -132,8 +131,15 @@ def _insert_batch(prepared, results, now) -> list[PreparedJob]:
     Job.objects.bulk_create([p.job for p in new])
     window = timedelta(seconds=conf.get("DEDUPE_WINDOW"))
     DedupeKey.objects.bulk_create(
-        [DedupeKey(key_hash=p.dedupe_hash, job=p.job, fingerprint=p.fingerprint,
-                   expires_at=now + window) for p in owner.values()]
+        [
+            DedupeKey(
+                key_hash=p.dedupe_hash,
+                job=p.job,
+                fingerprint=p.fingerprint,
+                expires_at=now + window,
+            )
+            for p in owner.values()
+        ]
     )
     return new
 
@@ -189,8 +195,9 @@ def _take_dedupe_key(p: PreparedJob) -> str | None:
     expires_at = now + timedelta(seconds=conf.get("DEDUPE_WINDOW"))
     try:
         with transaction.atomic():
-            DedupeKey.objects.create(key_hash=p.dedupe_hash, job=p.job,
-                                     fingerprint=p.fingerprint, expires_at=expires_at)
+            DedupeKey.objects.create(
+                key_hash=p.dedupe_hash, job=p.job, fingerprint=p.fingerprint, expires_at=expires_at
+            )
         return None
     except IntegrityError:
         pass
@@ -218,8 +225,9 @@ def cancel_job(*, job_id: str) -> Job:
         else:  # Redis does not hold it (not dispatched yet, or Redis lost it)
             updated = Job.objects.filter(
                 pk=job.pk, status__in=[*ACTIVE_STATUSES, JobStatus.DEAD]
-            ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(),
-                     version=F("version") + 1)
+            ).update(
+                status=JobStatus.CANCELLED, finished_at=timezone.now(), version=F("version") + 1
+            )
             if not updated:
                 job.refresh_from_db()
                 raise InvalidTransition(f"a {job.status} job cannot be cancelled", field="status")

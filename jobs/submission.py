@@ -53,7 +53,9 @@ def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
     if not isinstance(request.payload, dict):
         raise InvalidInput("payload must be a JSON object", field="payload")
     payload_json = encode_limited(
-        request.payload, field="payload", max_bytes=conf.get("MAX_PAYLOAD_BYTES"),
+        request.payload,
+        field="payload",
+        max_bytes=conf.get("MAX_PAYLOAD_BYTES"),
         max_depth=conf.get("MAX_JSON_DEPTH"),
     )
     if spec.validate:
@@ -62,24 +64,41 @@ def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
         except PayloadError as exc:
             raise InvalidInput(str(exc), field=exc.field or "payload") from None
     queue = _queue(request.queue, spec.queue)
-    max_attempts = _bounded_int(request.max_attempts, "max_attempts", 1, MAX_ATTEMPTS_BOUND,
-                                spec.max_attempts or conf.get("MAX_ATTEMPTS"))
-    timeout = _bounded_number(request.timeout_seconds, "timeout_seconds", 0.1,
-                              MAX_TIMEOUT_SECONDS, spec.timeout or conf.get("DEFAULT_TIMEOUT"))
+    max_attempts = _bounded_int(
+        request.max_attempts,
+        "max_attempts",
+        1,
+        MAX_ATTEMPTS_BOUND,
+        spec.max_attempts or conf.get("MAX_ATTEMPTS"),
+    )
+    timeout = _bounded_number(
+        request.timeout_seconds,
+        "timeout_seconds",
+        0.1,
+        MAX_TIMEOUT_SECONDS,
+        spec.timeout or conf.get("DEFAULT_TIMEOUT"),
+    )
     scheduled_at = _scheduled_at(request, now)
     dedupe_key = _dedupe_key(request.dedupe_key)
     job = Job(
-        type=spec.name, queue=queue, payload=request.payload,
+        type=spec.name,
+        queue=queue,
+        payload=request.payload,
         status=JobStatus.SCHEDULED if scheduled_at else JobStatus.QUEUED,
-        max_attempts=max_attempts, attempt_limit=max_attempts, timeout_seconds=timeout,
-        dedupe_key=dedupe_key, created_at=now, scheduled_at=scheduled_at,
+        max_attempts=max_attempts,
+        attempt_limit=max_attempts,
+        timeout_seconds=timeout,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        scheduled_at=scheduled_at,
     )
     return PreparedJob(
         job=job,
         payload_json=payload_json,
         dedupe_hash=hash_dedupe_key(dedupe_key) if dedupe_key else None,
-        fingerprint=hashlib.sha256(f"{spec.name}\n{canonical_json(request.payload)}".encode())
-        .hexdigest(),
+        fingerprint=hashlib.sha256(
+            f"{spec.name}\n{canonical_json(request.payload)}".encode()
+        ).hexdigest(),
     )
 
 

@@ -33,7 +33,9 @@ def check_storable(value: Any, *, field: str, max_depth: int) -> None:
         elif isinstance(item, str):
             _check_string(item, field)
         elif isinstance(item, float) and not math.isfinite(item):
-            raise InvalidInput(f"{field} holds a number out of range (NaN or infinity)", field=field)
+            raise InvalidInput(
+                f"{field} holds a number out of range (NaN or infinity)", field=field
+            )
 
 
 def _check_string(text: str, field: str) -> None:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,11 +91,13 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "QUEUEY_SQLITE_TEST_NAME", default=str(BASE_DIR / "var" / "test-queuey.sqlite3")
     )
 else:
-    _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("QUEUEY_DB_CONNECT_TIMEOUT", default=5)
     )
+# Long-running loops call close_old_connections() around each unit of work; persistent
+# connections with health checks make that cheap and still recover from a restart.
+_db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+_db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -130,6 +133,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Without DEBUG nothing else serves static files (htmx, Swagger UI) in the image.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 LOGIN_URL = "/admin/login/"
 
 # Production-safe transport defaults; `make run` turns them off for plain-HTTP localhost.
@@ -190,6 +198,13 @@ QUEUEY_DEV_API_KEY = env.str("QUEUEY_DEV_API_KEY", default="dev" if DEBUG else "
 QUEUEY_WATCHDOG_METRICS_PORT = env.int("QUEUEY_WATCHDOG_METRICS_PORT", default=9101)
 QUEUEY_WORKER_METRICS_PORT = env.int("QUEUEY_WORKER_METRICS_PORT", default=0)
 QUEUEY_METRICS_ADDR = env.str("QUEUEY_METRICS_ADDR", default="127.0.0.1")
+# REST API v1 (jobs/api): per-key and per-client-IP request rates (N/second|minute|hour|day),
+# the largest batch, and the whole-body cap (the same number Django's backstop uses).
+QUEUEY_API_RATE = env.str("QUEUEY_API_RATE", default="6000/minute")
+QUEUEY_API_ANON_RATE = env.str("QUEUEY_API_ANON_RATE", default="120/minute")
+QUEUEY_API_BATCH_MAX = env.int("QUEUEY_API_BATCH_MAX", default=1000)
+QUEUEY_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+QUEUEY_API_RETRY_AFTER = env.int("QUEUEY_API_RETRY_AFTER", default=5)
 # Test-only fault injection: name of a step at which a worker process kills itself.
 QUEUEY_CRASH_AT = env.str("QUEUEY_CRASH_AT", default="")
 

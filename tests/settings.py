@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 
-from queuey_site.settings import *  # noqa: E402,F403
+from queuey_site.settings import *  # noqa: F403
 
 SECURE_SSL_REDIRECT = False
 QUEUEY_WATCHDOG_METRICS_PORT = 0

@@ -25,21 +25,52 @@ def run_attempt(job: ClaimedJob, started_ms: int) -> Outcome:
         if spec is None:
             raise LookupError(f"no handler is registered for job type {job.type!r} here")
         result = spec.func(json.loads(job.payload_json))
-        detail = encode_limited(result, field="result", max_bytes=conf.get("MAX_RESULT_BYTES"),
-                                max_depth=conf.get("MAX_JSON_DEPTH"))
-    except Exception as exc:  # noqa: BLE001 - any handler error is the attempt's outcome
+        detail = encode_limited(
+            result,
+            field="result",
+            max_bytes=conf.get("MAX_RESULT_BYTES"),
+            max_depth=conf.get("MAX_JSON_DEPTH"),
+        )
+    except Exception as exc:
         message = exc.message if isinstance(exc, QueueyError) else str(exc)
-        return failure(job, spec, started_ms, "failed", f"{type(exc).__name__}: {message}",
-                       traceback.format_exc())
-    return Outcome(id=job.id, token=job.token, outcome="succeeded", detail=detail,
-                   traceback="", started_ms=started_ms, finished_ms=wall_ms(), retry_delay_ms=0)
+        return failure(
+            job,
+            spec,
+            started_ms,
+            "failed",
+            f"{type(exc).__name__}: {message}",
+            traceback.format_exc(),
+        )
+    return Outcome(
+        id=job.id,
+        token=job.token,
+        outcome="succeeded",
+        detail=detail,
+        traceback="",
+        started_ms=started_ms,
+        finished_ms=wall_ms(),
+        retry_delay_ms=0,
+    )
 
 
-def failure(job: ClaimedJob, spec: HandlerSpec | None, started_ms: int, outcome: str,
-            error: str, tb: str = "") -> Outcome:
-    return Outcome(id=job.id, token=job.token, outcome=outcome, detail=error[:MAX_ERROR_CHARS],
-                   traceback=tb[-MAX_TRACEBACK_CHARS:], started_ms=started_ms,
-                   finished_ms=wall_ms(), retry_delay_ms=retry_delay_ms(spec, job.attempt))
+def failure(
+    job: ClaimedJob,
+    spec: HandlerSpec | None,
+    started_ms: int,
+    outcome: str,
+    error: str,
+    tb: str = "",
+) -> Outcome:
+    return Outcome(
+        id=job.id,
+        token=job.token,
+        outcome=outcome,
+        detail=error[:MAX_ERROR_CHARS],
+        traceback=tb[-MAX_TRACEBACK_CHARS:],
+        started_ms=started_ms,
+        finished_ms=wall_ms(),
+        retry_delay_ms=retry_delay_ms(spec, job.attempt),
+    )
 
 
 def retry_delay_ms(spec: HandlerSpec | None, attempt: int) -> int:

@@ -13,6 +13,6 @@ STEPS = ("after_claim", "before_ack", "after_ack_before_db")
 
 
 def maybe_crash(step: str) -> None:
-    if settings.QUEUEY_CRASH_AT == step:
+    if step == settings.QUEUEY_CRASH_AT:
         logger.error("queuey.fault_injected step=%s: exiting now", step)
         os._exit(70)

@@ -27,8 +27,16 @@ TICK_SECONDS = 0.1
 
 
 class LeaseKeeper:
-    def __init__(self, *, broker: Broker, running: RunningSet, worker_id: str,
-                 visibility_ms: int, report_timeout, info: dict) -> None:
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        running: RunningSet,
+        worker_id: str,
+        visibility_ms: int,
+        report_timeout,
+        info: dict,
+    ) -> None:
         self.broker = broker
         self.running = running
         self.worker_id = worker_id
@@ -59,20 +67,29 @@ class LeaseKeeper:
 
     def renew(self) -> None:
         live = [rj for rj in self.running.snapshot() if not rj.lease_lost]
-        lost = set(self.broker.renew([(rj.job.id, rj.job.token) for rj in live],
-                                     self.visibility_ms))
+        lost = set(
+            self.broker.renew([(rj.job.id, rj.job.token) for rj in live], self.visibility_ms)
+        )
         self.last_renewal = time.monotonic()
         for rj in live:
             if rj.job.id in lost:
                 rj.lease_lost = True
-                logger.warning("queuey.lease_lost job=%s attempt=%d: its result will be refused",
-                               rj.job.id, rj.job.attempt)
+                logger.warning(
+                    "queuey.lease_lost job=%s attempt=%d: its result will be refused",
+                    rj.job.id,
+                    rj.job.attempt,
+                )
 
     def enforce_timeouts(self, now: float) -> None:
         for rj in self.running.snapshot():
             if rj.deadline and now > rj.deadline and self.running.finalize(rj.job.id):
-                outcome = failure(rj.job, get_handler(rj.job.type), rj.started_ms, "timeout",
-                                  f"TimeoutError: exceeded its timeout of {rj.job.timeout:g}s")
+                outcome = failure(
+                    rj.job,
+                    get_handler(rj.job.type),
+                    rj.started_ms,
+                    "timeout",
+                    f"TimeoutError: exceeded its timeout of {rj.job.timeout:g}s",
+                )
                 self.report_timeout(rj, outcome)
                 if rj.thread_id is not None:
                     interrupt_thread(rj.thread_id)
@@ -80,13 +97,18 @@ class LeaseKeeper:
 
     def heartbeat(self) -> None:
         current = [
-            {"id": rj.job.id, "type": rj.job.type, "attempt": rj.job.attempt,
-             "started_ms": rj.started_ms}
+            {
+                "id": rj.job.id,
+                "type": rj.job.type,
+                "attempt": rj.job.attempt,
+                "started_ms": rj.started_ms,
+            }
             for rj in self.running.snapshot()
         ]
         ttl_ms = int(conf.get("HEARTBEAT_INTERVAL") * 3000)
-        self.broker.heartbeat(self.worker_id, {**self.info, "current_jobs": current,
-                                               "busy": len(current)}, ttl_ms)
+        self.broker.heartbeat(
+            self.worker_id, {**self.info, "current_jobs": current, "busy": len(current)}, ttl_ms
+        )
 
 
 def default_worker_id() -> str:

@@ -19,15 +19,17 @@ class QueueDepthCollector(Collector):
     def collect(self):
         from jobs.selectors import list_workers, queue_stats
 
-        depth = GaugeMetricFamily("queuey_queue_depth", "Jobs per queue and place",
-                                  labels=["queue"])
-        oldest = GaugeMetricFamily("queuey_oldest_job_age_seconds",
-                                   "Age of the oldest waiting job", labels=["queue"])
+        depth = GaugeMetricFamily(
+            "queuey_queue_depth", "Jobs per queue and place", labels=["queue"]
+        )
+        oldest = GaugeMetricFamily(
+            "queuey_oldest_job_age_seconds", "Age of the oldest waiting job", labels=["queue"]
+        )
         alive = GaugeMetricFamily("queuey_workers_alive", "Workers with a live heartbeat")
         try:
             stats = queue_stats()
             workers = list_workers()
-        except Exception:  # noqa: BLE001 - a scrape must never crash the watchdog
+        except Exception:
             logger.warning("queuey.metrics_scrape_failed", exc_info=True)
             return
         for name in (*conf.QUEUES, "scheduled", "running", "dlq"):

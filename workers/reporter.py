@@ -47,6 +47,7 @@ class Reporter:
             batch = self._take(timeout=0.05)
             if not batch and stop.is_set() and not self._unwritten:
                 return
+            close_old_connections()
             self.report(batch)
             if self._failures:
                 stop.wait(min(2.0, 0.1 * 2 ** min(self._failures, 5)))
@@ -96,11 +97,12 @@ class Reporter:
         marks = [j for j in claimed if j.id not in finished_ids]
         if not marks and not self._unwritten:
             return
-        close_old_connections()
         with transaction.atomic():
             for j in marks:
                 Job.objects.filter(pk=j.id, version__lt=j.version).update(
-                    status=JobStatus.RUNNING, attempts=j.attempt, version=j.version,
+                    status=JobStatus.RUNNING,
+                    attempts=j.attempt,
+                    version=j.version,
                     started_at=from_ms(j.claimed_ms),
                 )
             settled = outbox.apply(self._unwritten)

@@ -65,7 +65,9 @@ class RunningSet:
     def wait_until_empty(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self._cond:
-            return self._cond.wait_for(lambda: not self._jobs, max(0.0, deadline - time.monotonic()))
+            return self._cond.wait_for(
+                lambda: not self._jobs, max(0.0, deadline - time.monotonic())
+            )
 
     def __len__(self) -> int:
         with self._cond:

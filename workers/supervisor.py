@@ -7,6 +7,7 @@ job that kills its worker cannot turn into a tight crash loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import subprocess
@@ -60,8 +61,12 @@ class Supervisor:
                 if child is not None:
                     quick = time.monotonic() - started[i] < 5
                     delays[i] = min(MAX_RESTART_DELAY, max(1.0, delays[i] * 2)) if quick else 0.0
-                    logger.warning("queuey.worker_exited pid=%d code=%s restart_in=%.0fs",
-                                   child.pid, child.returncode, delays[i])
+                    logger.warning(
+                        "queuey.worker_exited pid=%d code=%s restart_in=%.0fs",
+                        child.pid,
+                        child.returncode,
+                        delays[i],
+                    )
                     self.children.pop(child.pid, None)
                     slots[i] = None
                     started[i] = time.monotonic() + delays[i]
@@ -72,8 +77,6 @@ class Supervisor:
                     started[i] = time.monotonic()
             self.stop_event.wait(0.2)
         for child in self.children.values():
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 child.wait()
-            except KeyboardInterrupt:
-                pass
         return 0

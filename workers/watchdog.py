@@ -63,9 +63,10 @@ class Watchdog:
     def run_once(self) -> dict[str, int]:
         """One pass; returns what it did (tests call this directly)."""
         done = {"requeued": 0, "promoted": 0, "outbox_written": 0, "redispatched": 0}
-        while ids := self.broker.requeue_expired():
-            done["requeued"] += len(ids)
-            logger.warning("queuey.leases_expired count=%d", len(ids))
+        while entries := self.broker.requeue_expired():
+            done["requeued"] += len(entries)
+            logger.warning("queuey.leases_expired count=%d", len(entries))
+            outbox.apply_and_settle(self.broker, entries)
         done["promoted"], _ = self.broker.promote_due()
         done["outbox_written"] = self.flush_outbox()
         lost_data = not self.broker.has_epoch()

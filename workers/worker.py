@@ -17,6 +17,7 @@ fresh process: that is how a hung handler's capacity is finally reclaimed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -46,12 +47,20 @@ EXIT_OK = 0
 EXIT_FORCED = 1
 EXIT_RECYCLE = 75
 MAX_IDLE_WAIT = 1.0
+# A timed-out handler thread not back within this long after its interrupt is stuck.
+STUCK_AFTER_SECONDS = 10.0
 
 
 class Worker:
-    def __init__(self, *, concurrency: int | None = None, queues: list[str] | None = None,
-                 burst: bool = False, worker_id: str | None = None,
-                 broker: Broker | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        concurrency: int | None = None,
+        queues: list[str] | None = None,
+        burst: bool = False,
+        worker_id: str | None = None,
+        broker: Broker | None = None,
+    ) -> None:
         self.concurrency = concurrency or conf.get("WORKER_CONCURRENCY")
         self.queues = list(queues or conf.QUEUES)
         self.burst = burst
@@ -65,15 +74,24 @@ class Worker:
         self._work: queue.SimpleQueue[ClaimedJob | None] = queue.SimpleQueue()
         self._threads_lock = threading.Lock()
         self._handler_threads = 0
-        self._stuck_threads = 0
+        # Handler threads that overran a timeout and have not come back: ident -> when.
+        self._abandoned: dict[int, float] = {}
         self._reporter_stop = threading.Event()
         self._keeper_stop = threading.Event()
         self.reporter = Reporter(self.broker, on_finished=self._on_finished)
         self.keeper = LeaseKeeper(
-            broker=self.broker, running=self.running, worker_id=self.worker_id,
-            visibility_ms=self.visibility_ms, report_timeout=self._on_timeout,
-            info={"host": socket.gethostname(), "pid": os.getpid(), "started_ms": wall_ms(),
-                  "concurrency": self.concurrency, "queues": self.queues},
+            broker=self.broker,
+            running=self.running,
+            worker_id=self.worker_id,
+            visibility_ms=self.visibility_ms,
+            report_timeout=self._on_timeout,
+            info={
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started_ms": wall_ms(),
+                "concurrency": self.concurrency,
+                "queues": self.queues,
+            },
         )
         self.processed = 0
 
@@ -99,12 +117,17 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self) -> int:
-        logger.info("queuey.worker_started id=%s concurrency=%d queues=%s", self.worker_id,
-                    self.concurrency, ",".join(self.queues))
+        logger.info(
+            "queuey.worker_started id=%s concurrency=%d queues=%s",
+            self.worker_id,
+            self.concurrency,
+            ",".join(self.queues),
+        )
         self._check_redis()
         threads = [
-            threading.Thread(target=self.reporter.run, args=(self._reporter_stop,),
-                             name="reporter", daemon=True),
+            threading.Thread(
+                target=self.reporter.run, args=(self._reporter_stop,), name="reporter", daemon=True
+            ),
             threading.Thread(target=self._keep_leases, name="lease-keeper", daemon=True),
         ]
         for t in threads:
@@ -150,12 +173,17 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim what fits and hand it to the handler threads; block briefly if idle."""
+        self._recycle_if_stuck()
         free = self.running.free_slots()
         if free <= 0:
             self.running.wait_for_slot(MAX_IDLE_WAIT)
             return True
-        jobs = self.broker.claim(max_jobs=free, worker_id=self.worker_id, queues=self.queues,
-                                 visibility_ms=self.visibility_ms)
+        jobs = self.broker.claim(
+            max_jobs=free,
+            worker_id=self.worker_id,
+            queues=self.queues,
+            visibility_ms=self.visibility_ms,
+        )
         if jobs:
             faults.maybe_crash("after_claim")
             self._start(jobs)
@@ -206,16 +234,22 @@ class Worker:
             return True
         # Timed out or released: somebody else reported this attempt and replaced us.
         with self._threads_lock:
-            self._stuck_threads = max(0, self._stuck_threads - 1)
+            self._abandoned.pop(threading.get_ident(), None)
         return False
 
     def _on_timeout(self, rj: RunningJob, outcome: Outcome) -> None:
         self.reporter.finished(outcome)
-        with self._threads_lock:
-            self._stuck_threads += 1
-            stuck = self._stuck_threads
+        if rj.thread_id is not None:
+            with self._threads_lock:
+                self._abandoned[rj.thread_id] = time.monotonic()
         self._start_handler_thread()
-        if stuck >= self.concurrency:
+
+    def _recycle_if_stuck(self) -> None:
+        """Once as many threads as we have slots stay stuck, restart the process."""
+        cutoff = time.monotonic() - STUCK_AFTER_SECONDS
+        with self._threads_lock:
+            stuck = sum(1 for since in self._abandoned.values() if since < cutoff)
+        if stuck >= self.concurrency and not self.stopping.is_set():
             logger.error("queuey.worker_recycle stuck_threads=%d: draining to restart", stuck)
             self.exit_code = EXIT_RECYCLE
             self.request_stop()
@@ -236,10 +270,8 @@ class Worker:
         self._reporter_stop.set()
         for t in threads:
             t.join(timeout=10)
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.broker.forget_worker(self.worker_id)
-        except redis.RedisError:
-            pass
         close_old_connections()
         if self.forced.is_set() and self.exit_code == EXIT_OK:
             self.exit_code = EXIT_FORCED
@@ -249,11 +281,18 @@ class Worker:
         """Hand jobs that did not finish in the grace period back to their queue now."""
         for rj in self.running.snapshot():
             if self.running.finalize(rj.job.id):
-                self.reporter.finished(Outcome(
-                    id=rj.job.id, token=rj.job.token, outcome="interrupted",
-                    detail="worker shut down before the job finished", traceback="",
-                    started_ms=rj.started_ms or wall_ms(), finished_ms=wall_ms(),
-                    retry_delay_ms=0))
+                self.reporter.finished(
+                    Outcome(
+                        id=rj.job.id,
+                        token=rj.job.token,
+                        outcome="interrupted",
+                        detail="worker shut down before the job finished",
+                        traceback="",
+                        started_ms=rj.started_ms or wall_ms(),
+                        finished_ms=wall_ms(),
+                        retry_delay_ms=0,
+                    )
+                )
                 if rj.thread_id is not None:
                     interrupt_thread(rj.thread_id)
                 logger.info("queuey.job_released job=%s", rj.job.id)

@@ -46,22 +46,47 @@ class Broker:
         k = self.keys
         args: list[object] = []
         for j in jobs:
-            args += [j.id, j.type, j.queue, j.payload_json, j.attempt, j.limit,
-                     j.max_attempts, j.timeout, j.created_ms, j.due_ms, j.state, j.version]
-        return int(self._run("enqueue", [k.job_prefix, k.queue_prefix, k.scheduled, k.dlq,
-                                         k.notify], args))
+            args += [
+                j.id,
+                j.type,
+                j.queue,
+                j.payload_json,
+                j.attempt,
+                j.limit,
+                j.max_attempts,
+                j.timeout,
+                j.created_ms,
+                j.due_ms,
+                j.state,
+                j.version,
+            ]
+        return int(
+            self._run("enqueue", [k.job_prefix, k.queue_prefix, k.scheduled, k.dlq, k.notify], args)
+        )
 
-    def claim(self, *, max_jobs: int, worker_id: str, queues: list[str],
-              visibility_ms: int) -> list[ClaimedJob]:
+    def claim(
+        self, *, max_jobs: int, worker_id: str, queues: list[str], visibility_ms: int
+    ) -> list[ClaimedJob]:
         k = self.keys
-        raw = self._run("claim", [k.job_prefix, k.queue_prefix, k.leases, k.token_seq],
-                        [max_jobs, worker_id, visibility_ms, *queues])
+        raw = self._run(
+            "claim",
+            [k.job_prefix, k.queue_prefix, k.leases, k.token_seq],
+            [max_jobs, worker_id, visibility_ms, *queues],
+        )
         now = int(raw[0])
         return [
-            ClaimedJob(id=raw[i], token=str(raw[i + 1]), attempt=int(raw[i + 2]),
-                       version=int(raw[i + 3]), type=raw[i + 4], payload_json=raw[i + 5],
-                       timeout=float(raw[i + 6]), queue=raw[i + 7],
-                       created_ms=int(raw[i + 8]), claimed_ms=now)
+            ClaimedJob(
+                id=raw[i],
+                token=str(raw[i + 1]),
+                attempt=int(raw[i + 2]),
+                version=int(raw[i + 3]),
+                type=raw[i + 4],
+                payload_json=raw[i + 5],
+                timeout=float(raw[i + 6]),
+                queue=raw[i + 7],
+                created_ms=int(raw[i + 8]),
+                claimed_ms=now,
+            )
             for i in range(1, len(raw), 9)
         ]
 
@@ -85,10 +110,21 @@ class Broker:
         k = self.keys
         args: list[object] = []
         for o in outcomes:
-            args += [o.id, o.token, o.outcome, o.detail, o.traceback, o.started_ms,
-                     o.finished_ms, o.retry_delay_ms]
-        raw = self._run("finish", [k.job_prefix, k.queue_prefix, k.leases, k.scheduled, k.dlq,
-                                   k.outbox, k.notify], args)
+            args += [
+                o.id,
+                o.token,
+                o.outcome,
+                o.detail,
+                o.traceback,
+                o.started_ms,
+                o.finished_ms,
+                o.retry_delay_ms,
+            ]
+        raw = self._run(
+            "finish",
+            [k.job_prefix, k.queue_prefix, k.leases, k.scheduled, k.dlq, k.outbox, k.notify],
+            args,
+        )
         results = [Finished(o.id, raw[2 * i], raw[2 * i + 1]) for i, o in enumerate(outcomes)]
         for r in results:
             if r.stale:
@@ -97,23 +133,32 @@ class Broker:
 
     # --- watchdog transitions -----------------------------------------------------
     def requeue_expired(self, max_jobs: int = 500) -> list[str]:
+        """Requeue (or dead-letter) expired leases; returns their outbox entries."""
         k = self.keys
-        raw = self._run("requeue_expired", [k.job_prefix, k.queue_prefix, k.leases, k.dlq,
-                                            k.outbox, k.notify], [max_jobs])
-        return list(raw[1:])
+        return list(
+            self._run(
+                "requeue_expired",
+                [k.job_prefix, k.queue_prefix, k.leases, k.dlq, k.outbox, k.notify],
+                [max_jobs],
+            )
+        )
 
     def promote_due(self, max_jobs: int = 500) -> tuple[int, int]:
         """Move due scheduled jobs to their queues: (moved, ms until next due or -1)."""
         k = self.keys
-        moved, wait = self._run("promote", [k.job_prefix, k.queue_prefix, k.scheduled,
-                                            k.notify], [max_jobs])
+        moved, wait = self._run(
+            "promote", [k.job_prefix, k.queue_prefix, k.scheduled, k.notify], [max_jobs]
+        )
         return int(moved), int(wait)
 
     # --- admin transitions ----------------------------------------------------------
     def cancel(self, job_id: str) -> tuple[str, str]:
         k = self.keys
-        code, value = self._run("cancel", [k.job_prefix, k.queue_prefix, k.scheduled, k.leases,
-                                           k.dlq, k.outbox], [job_id])
+        code, value = self._run(
+            "cancel",
+            [k.job_prefix, k.queue_prefix, k.scheduled, k.leases, k.dlq, k.outbox],
+            [job_id],
+        )
         return code, value
 
     def replay_dlq(self, limit: int) -> list[str]:
@@ -124,14 +169,20 @@ class Broker:
 
     def _move(self, args: list[object]) -> list[str]:
         k = self.keys
-        return list(self._run("move_to_queue", [k.job_prefix, k.queue_prefix, k.dlq,
-                                                k.scheduled, k.outbox, k.notify], args))
+        return list(
+            self._run(
+                "move_to_queue",
+                [k.job_prefix, k.queue_prefix, k.dlq, k.scheduled, k.outbox, k.notify],
+                args,
+            )
+        )
 
     # --- outbox ---------------------------------------------------------------------
     def outbox_older_than(self, age_ms: int, limit: int = 500) -> list[str]:
         now_ms = self.now_ms()
-        return list(self.redis.zrangebyscore(self.keys.outbox, "-inf", now_ms - age_ms,
-                                             start=0, num=limit))
+        return list(
+            self.redis.zrangebyscore(self.keys.outbox, "-inf", now_ms - age_ms, start=0, num=limit)
+        )
 
     def settle(self, settled: list[tuple[str, str, str]]) -> int:
         """Drop (entry, job id, version to delete at or "") once the database holds them."""
@@ -195,8 +246,11 @@ class Broker:
     # --- workers ----------------------------------------------------------------------
     def heartbeat(self, worker_id: str, info: dict, ttl_ms: int) -> int:
         k = self.keys
-        return int(self._run("heartbeat", [k.workers, k.worker(worker_id)],
-                             [worker_id, json.dumps(info), ttl_ms]))
+        return int(
+            self._run(
+                "heartbeat", [k.workers, k.worker(worker_id)], [worker_id, json.dumps(info), ttl_ms]
+            )
+        )
 
     def forget_worker(self, worker_id: str) -> None:
         pipe = self.redis.pipeline(transaction=True)

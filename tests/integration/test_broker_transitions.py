@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -75,14 +76,14 @@ def test_stale_token_ack_is_refused(broker):
     job = submit()
     [c] = claim(broker, visibility_ms=1)
     time.sleep(0.01)
-    assert broker.requeue_expired() == [str(job.id)]
+    assert [json.loads(e)["id"] for e in broker.requeue_expired()] == [str(job.id)]
     [r] = broker.finish([outcome(c)])
     assert r.stale and r.entry == ""
     assert broker.where_is(str(job.id)) == ["default"]
 
 
 def test_renew_extends_only_live_leases(broker):
-    a, b = submit(), submit()
+    _a, _b = submit(), submit()
     ca, cb = claim(broker, max_jobs=2, visibility_ms=1000)
     first = broker.redis.zscore(broker.keys.leases, ca.id)
     lost = broker.renew([(ca.id, ca.token), (cb.id, "bogus")], visibility_ms=60_000)
@@ -109,7 +110,9 @@ def test_fail_schedules_retry_with_delay_then_dead_after_limit(broker):
     job.refresh_from_db()
     assert job.status == "dead" and job.attempts == 2
     assert list(job.attempt_records.values_list("number", "outcome")) == [
-        (1, "failed"), (2, "failed")]
+        (1, "failed"),
+        (2, "failed"),
+    ]
 
 
 def test_requeue_expired_goes_to_back_of_own_queue_and_counts_attempt(broker):
@@ -117,9 +120,11 @@ def test_requeue_expired_goes_to_back_of_own_queue_and_counts_attempt(broker):
     [c] = claim(broker, visibility_ms=1)
     second = submit()
     time.sleep(0.01)
-    assert broker.requeue_expired() == [c.id]
+    assert [json.loads(e)["id"] for e in broker.requeue_expired()] == [c.id]
     assert broker.redis.lrange(broker.keys.queue("default"), 0, -1) == [
-        str(second.id), str(first.id)]
+        str(second.id),
+        str(first.id),
+    ]
     outbox.apply_and_settle(broker, broker.outbox_older_than(0))
     attempt = Attempt.objects.get(job=first)
     assert (attempt.outcome, attempt.worker_id) == ("lease_expired", "w1")

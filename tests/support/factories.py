@@ -15,14 +15,29 @@ def submit(type: str = "demo.noop", payload: dict[str, Any] | None = None, **opt
     return Job.objects.get(pk=result.job_id)
 
 
-def claim(broker: Broker, max_jobs: int = 1, worker: str = "w1",
-          visibility_ms: int = 30_000, queues=("high", "default", "low")) -> list[ClaimedJob]:
-    return broker.claim(max_jobs=max_jobs, worker_id=worker, queues=list(queues),
-                        visibility_ms=visibility_ms)
+def claim(
+    broker: Broker,
+    max_jobs: int = 1,
+    worker: str = "w1",
+    visibility_ms: int = 30_000,
+    queues=("high", "default", "low"),
+) -> list[ClaimedJob]:
+    return broker.claim(
+        max_jobs=max_jobs, worker_id=worker, queues=list(queues), visibility_ms=visibility_ms
+    )
 
 
-def outcome(job: ClaimedJob, kind: str = "succeeded", detail: str = "null",
-            retry_delay_ms: int = 0) -> Outcome:
+def outcome(
+    job: ClaimedJob, kind: str = "succeeded", detail: str = "null", retry_delay_ms: int = 0
+) -> Outcome:
     now = wall_ms()
-    return Outcome(id=job.id, token=job.token, outcome=kind, detail=detail, traceback="",
-                   started_ms=now, finished_ms=now, retry_delay_ms=retry_delay_ms)
+    return Outcome(
+        id=job.id,
+        token=job.token,
+        outcome=kind,
+        detail=detail,
+        traceback="",
+        started_ms=now,
+        finished_ms=now,
+        retry_delay_ms=retry_delay_ms,
+    )

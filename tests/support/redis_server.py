@@ -37,12 +37,24 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         args = [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-            "--save", "", "--appendonly", "yes" if self.appendonly else "no",
-            "--maxmemory-policy", "noeviction", "--enable-debug-command", "local",
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--maxmemory-policy",
+            "noeviction",
+            "--enable-debug-command",
+            "local",
             *self.extra,
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)  # noqa: S603
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         self.wait_ready()
         return self
 

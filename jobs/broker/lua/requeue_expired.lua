@@ -6,10 +6,10 @@
 -- KEYS[1] job key prefix  KEYS[2] queue key prefix  KEYS[3] leases  KEYS[4] dlq
 -- KEYS[5] outbox  KEYS[6] notify
 -- ARGV[1] max jobs per call
--- Returns: {number requeued or dead, then the ids}.
+-- Returns: the outbox entries of the jobs handled.
 local now = now_ms()
 local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-local out, woken = { 0 }, 0
+local out, woken = {}, 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[3], id)
   local jk = KEYS[1] .. id
@@ -27,11 +27,9 @@ for _, id in ipairs(ids) do
       woken = woken + 1
     end
     redis.call('HSET', jk, 'state', state)
-    outbox_add(KEYS[5], now, { id = id, v = ver, attempt = attempt, limit = limit,
+    out[#out + 1] = outbox_add(KEYS[5], now, { id = id, v = ver, attempt = attempt, limit = limit,
       status = state, outcome = 'lease_expired', worker = f[5], started = tonumber(f[6]),
       finished = now, error = 'lease expired: worker ' .. (f[5] or '?') .. ' stopped renewing' })
-    out[1] = out[1] + 1
-    out[#out + 1] = id
   end
 end
 wake(KEYS[6], woken)

@@ -2,28 +2,35 @@ from __future__ import annotations
 
 import os
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from jobs import conf
-from jobs.apikeys import ensure_dev_key
 
-DEV_PASSWORD = "queuey-dev"
+# Only ever used with DEBUG on, and printed so the developer can log in.
+DEV_PASSWORD = "queuey-dev"  # noqa: S105
 
 
 class Command(BaseCommand):
-    help = "Development set-up: the API key from QUEUEY_DEV_API_KEY and an admin user."
+    help = "Set-up for a local stack: the API key QUEUEY_DEV_API_KEY and an admin user."
 
     def handle(self, *args, **options) -> None:
+        from jobs.apikeys import ensure_dev_key
+
         raw = conf.get("DEV_API_KEY")
         if raw:
             ensure_dev_key(raw)
             self.stdout.write(f"API key {raw!r} (admin scope) is ready")
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or (
+            DEV_PASSWORD if settings.DEBUG else ""
+        )
         user_model = get_user_model()
-        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or DEV_PASSWORD
-        if not user_model.objects.filter(username="admin").exists():
-            user_model.objects.create_superuser("admin", "admin@localhost", password)
-            shown = "from DJANGO_SUPERUSER_PASSWORD" if password != DEV_PASSWORD else password
-            self.stdout.write(f"dashboard user 'admin' created, password: {shown}")
-        else:
+        if user_model.objects.filter(username="admin").exists():
             self.stdout.write("dashboard user 'admin' exists")
+        elif not password:
+            self.stdout.write("no dashboard user: set DJANGO_SUPERUSER_PASSWORD to create 'admin'")
+        else:
+            user_model.objects.create_superuser("admin", "admin@localhost", password)
+            shown = password if password == DEV_PASSWORD else "from DJANGO_SUPERUSER_PASSWORD"
+            self.stdout.write(f"dashboard user 'admin' created, password: {shown}")

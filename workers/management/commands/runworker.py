@@ -13,12 +13,23 @@ class Command(BaseCommand):
     help = "Run Queuey workers: claim jobs from Redis by priority and run their handlers."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--processes", type=int, default=1,
-                            help="worker processes; above 1 a supervisor restarts them")
-        parser.add_argument("--concurrency", type=int, default=None,
-                            help="handler threads per process (QUEUEY_WORKER_CONCURRENCY)")
-        parser.add_argument("--queues", default=",".join(conf.QUEUES),
-                            help="comma-separated queues, highest priority first")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="worker processes; above 1 a supervisor restarts them",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="handler threads per process (QUEUEY_WORKER_CONCURRENCY)",
+        )
+        parser.add_argument(
+            "--queues",
+            default=",".join(conf.QUEUES),
+            help="comma-separated queues, highest priority first",
+        )
         parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
 
     def handle(self, *args, **options) -> None:

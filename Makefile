@@ -1,0 +1,79 @@
+# Queuey — build, run and ops entry points. `make` (or `make help`) lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON3 ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(VENV)/bin/pip
+STAMP   := $(VENV)/.installed
+REQS    := requirements.txt requirements-dev.txt
+
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help venv install redis redis-stop run test lint fmt bench chaos clean
+
+help: ## list the targets
+	@echo "Queuey make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "} {printf "  %-12s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PORT (make run, default 8000), REDIS_URL, PYTEST_ARGS (make test),"
+	@echo "           PYTHON3 (interpreter used to create $(VENV), must be 3.11+)"
+
+$(PY):
+	@$(PYTHON3) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ needed, found " + sys.version.split()[0])'
+	$(PYTHON3) -m venv $(VENV)
+
+venv: $(PY) ## create .venv (python3 3.11+)
+
+$(STAMP): $(REQS) | $(PY)
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP) ## install requirements-dev.txt into .venv (only when requirements changed)
+
+redis: ## make sure a Redis answers at REDIS_URL (starts a local one, installs it if missing)
+	scripts/ensure_redis.sh
+
+redis-stop: ## stop the Redis that `make redis` started (var/redis.pid)
+	scripts/ensure_redis.sh stop
+
+# The development stack: Debug on, plain-HTTP cookies, multi-process metrics for gunicorn.
+run: export DJANGO_DEBUG ?= true
+run: export DJANGO_SECURE_SSL_REDIRECT ?= false
+run: export DJANGO_SECURE_COOKIES ?= false
+run: export PORT ?= 8000
+run: install redis ## run API (:$PORT, default 8000) + 2 worker processes + watchdog in the foreground
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py bootstrap_dev
+	exec $(PY) scripts/run_stack.py --prometheus-dir var/prometheus
+
+test: install ## ruff + the test suite on SQLite and on PostgreSQL (PYTEST_ARGS=... passed to pytest)
+	scripts/ensure_redis.sh install
+	scripts/test.sh
+
+lint: install ## ruff check + ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install ## ruff format + ruff check --fix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install redis ## run the benchmark (python -m benchmarks.run)
+	$(PY) -m benchmarks.run
+
+chaos: install ## the soak / chaos tests (tests/chaos, marker soak)
+	scripts/ensure_redis.sh install
+	$(VENV)/bin/pytest tests/chaos -m soak $(PYTEST_ARGS)
+
+clean: ## remove caches, var/ (SQLite file, local Redis files, metrics) and collected static
+	@if [ -f var/redis.pid ]; then scripts/ensure_redis.sh stop || true; fi
+	rm -rf var staticfiles bench-results .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	@echo "(kept $(VENV); remove it with: rm -rf $(VENV))"

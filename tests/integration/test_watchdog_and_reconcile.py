@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jobs import outbox
+from jobs.models import Attempt, Job
+from tests.support.factories import claim, outcome, submit
+from workers.watchdog import Watchdog
+
+pytestmark = pytest.mark.django_db
+
+
+def test_flushall_then_watchdog_rebuilds_every_place_from_the_database(broker, raw_redis):
+    queued = submit(queue="high")
+    scheduled = submit(delay_seconds=3600)
+    running = submit()
+    dead = submit("demo.fail", max_attempts=1)
+    claimed = {c.id: c for c in claim(broker, max_jobs=3)}
+    outbox.apply_and_settle(
+        broker, [r.entry for r in broker.finish([outcome(claimed[str(dead.id)], "failed", "x")])]
+    )
+    from workers.reporter import Reporter
+
+    Reporter(broker, lambda *a: None)._write_database([claimed[str(running.id)]], [])
+    assert Job.objects.get(pk=running.pk).status == "running"
+
+    raw_redis.flushall()
+    Watchdog(broker).run_once()
+
+    assert broker.where_is(str(queued.id)) == ["high"]
+    assert broker.where_is(str(scheduled.id)) == ["scheduled"]
+    assert broker.where_is(str(running.id)) == ["default"]  # its worker's lease is gone
+    assert broker.where_is(str(dead.id)) == ["dlq"]
+    [again] = [c for c in claim(broker, max_jobs=5) if c.id == str(running.id)]
+    assert again.attempt == 2  # numbering continues from the database
+
+
+def test_reconcile_does_not_duplicate_jobs_redis_holds(broker):
+    submit()
+    dog = Watchdog(broker)
+    dog.run_once()
+    dog._next_reconcile = 0
+    assert dog.run_once()["redispatched"] == 0
+    assert broker.lengths().default == 1
+
+
+def test_watchdog_requeues_expired_leases_and_writes_the_lost_attempt(broker, settings):
+    settings.QUEUEY_OUTBOX_GRACE = 0
+    job = submit()
+    claim(broker, visibility_ms=1)
+    time.sleep(0.01)
+    done = Watchdog(broker).run_once()
+    assert done["requeued"] == 1
+    assert Attempt.objects.get(job=job).outcome == "lease_expired"
+    assert Job.objects.get(pk=job.pk).status == "queued"
+
+
+def test_outbox_left_by_a_dead_worker_is_written_after_the_grace(broker, settings):
+    job = submit()
+    [c] = claim(broker)
+    broker.finish([outcome(c, detail='{"ok": true}')])  # the worker dies before the DB write
+    settings.QUEUEY_OUTBOX_GRACE = 60
+    assert Watchdog(broker).flush_outbox() == 0
+    settings.QUEUEY_OUTBOX_GRACE = 0
+    assert Watchdog(broker).flush_outbox() == 1
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.result == {"ok": True}
+
+
+def test_applying_entries_twice_or_out_of_order_changes_nothing(broker):
+    job = submit("demo.flaky", {"fail_times": 1})
+    [c1] = claim(broker)
+    [r1] = broker.finish([outcome(c1, "failed", "first", retry_delay_ms=0)])
+    broker.move_to_queue([c1.id])
+    [c2] = claim(broker)
+    [r2] = broker.finish([outcome(c2, detail='"ok"')])
+    outbox.apply([r2.entry])
+    outbox.apply([r1.entry])  # late, older entry
+    outbox.apply([r2.entry, r1.entry])  # again
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts) == ("succeeded", "ok", 2)
+    assert list(job.attempt_records.values_list("number", "outcome")) == [
+        (1, "failed"),
+        (2, "succeeded"),
+    ]
