@@ -13,7 +13,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, transacti
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import conf, outbox
+from jobs import conf, metrics, outbox
 from jobs.broker.client import Broker
 from jobs.dispatch import dispatch_of, try_dispatch
 from jobs.errors import (
@@ -79,6 +79,7 @@ def submit_job(request: JobRequest) -> SubmitResult:
                 transaction.set_rollback(True)
                 return SubmitResult(existing, created=False)
     try_dispatch(None, [dispatch_of(prepared.job, prepared.payload_json)])
+    metrics.JOBS_ENQUEUED.labels(prepared.job.queue, prepared.job.type).inc()
     return SubmitResult(str(prepared.job.id), created=True)
 
 
@@ -104,6 +105,8 @@ def submit_batch(requests: list[JobRequest]) -> list[BatchItemResult]:
             # fall back to item-by-item, which settles each race in the database.
             new = _insert_one_by_one(prepared, results)
     try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in new])
+    for p in new:
+        metrics.JOBS_ENQUEUED.labels(p.job.queue, p.job.type).inc()
     return [r or BatchItemResult(error=InvalidInput("not processed")) for r in results]
 
 

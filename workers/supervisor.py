@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -39,6 +40,15 @@ class Supervisor:
             elif not arg.startswith("--processes="):
                 out.append(arg)
         return [*out, "--processes", "1"]
+
+    @staticmethod
+    def _child_env(index: int) -> dict[str, str]:
+        """Each child gets its own metrics port (base + index) when metrics are on."""
+        env = dict(os.environ)
+        base = int(env.get("QUEUEY_WORKER_METRICS_PORT") or 0)
+        if base:
+            env["QUEUEY_WORKER_METRICS_PORT"] = str(base + index)
+        return env
 
     def _on_signal(self, signum, frame) -> None:
         self.signals_received += 1
@@ -71,8 +81,9 @@ class Supervisor:
                     slots[i] = None
                     started[i] = time.monotonic() + delays[i]
                 if time.monotonic() >= started[i]:
+                    env = self._child_env(i)
                     # Own session: a Ctrl+C on the terminal reaches only us, and we forward it once.
-                    slots[i] = subprocess.Popen(self.child_argv, start_new_session=True)  # noqa: S603
+                    slots[i] = subprocess.Popen(self.child_argv, env=env, start_new_session=True)  # noqa: S603
                     self.children[slots[i].pid] = slots[i]
                     started[i] = time.monotonic()
             self.stop_event.wait(0.2)

@@ -17,7 +17,7 @@ import time
 import redis
 from django.db import DatabaseError, close_old_connections
 
-from jobs import conf, outbox
+from jobs import conf, metrics, outbox
 from jobs.broker.client import Broker
 from jobs.broker.connection import warn_unless_noeviction
 from workers.reconcile import reconcile
@@ -66,6 +66,7 @@ class Watchdog:
         while entries := self.broker.requeue_expired():
             done["requeued"] += len(entries)
             logger.warning("queuey.leases_expired count=%d", len(entries))
+            metrics.LEASES_EXPIRED.inc(len(entries))
             outbox.apply_and_settle(self.broker, entries)
         done["promoted"], _ = self.broker.promote_due()
         done["outbox_written"] = self.flush_outbox()
@@ -74,6 +75,7 @@ class Watchdog:
             if lost_data:
                 logger.warning("queuey.redis_data_lost: rebuilding Redis from the database")
             done["redispatched"] = reconcile(self.broker, include_dead=lost_data)
+            metrics.JOBS_REDISPATCHED.inc(done["redispatched"])
             self.broker.mark_epoch()
             self._next_reconcile = time.monotonic() + conf.get("RECONCILE_INTERVAL")
         return done

@@ -29,8 +29,8 @@ import time
 import redis
 from django.db import close_old_connections
 
-from jobs import conf
-from jobs.broker.client import Broker
+from jobs import conf, metrics
+from jobs.broker.client import STALE, Broker
 from jobs.broker.connection import warn_unless_noeviction
 from jobs.broker.types import ClaimedJob, Outcome
 from jobs.timeutil import wall_ms
@@ -201,6 +201,11 @@ class Worker:
         for job in jobs:
             self.running.add(job)
             self._work.put(job)
+            metrics.JOBS_STARTED.labels(job.queue, job.type).inc()
+            metrics.WAIT_SECONDS.labels(job.queue).observe(
+                max(0, job.claimed_ms - job.created_ms) / 1000
+            )
+        metrics.BUSY_SLOTS.set(len(self.running))
         self.reporter.claimed(jobs)
 
     # --- handler threads ----------------------------------------------------------------
@@ -228,6 +233,11 @@ class Worker:
             outcome = run_attempt(job, rj.started_ms)
         except HandlerInterrupted:
             outcome = None
+        if outcome is not None:
+            metrics.JOBS_FINISHED.labels(job.queue, job.type, outcome.outcome).inc()
+            metrics.RUN_SECONDS.labels(job.queue, job.type).observe(
+                max(0, outcome.finished_ms - outcome.started_ms) / 1000
+            )
         if outcome is not None and self.running.finalize(job.id):
             faults.maybe_crash("before_ack")
             self.reporter.finished(outcome)
@@ -256,6 +266,8 @@ class Worker:
 
     def _on_finished(self, outcome: Outcome, state: str) -> None:
         self.processed += 1
+        if state == STALE:
+            metrics.STALE_REFUSED.inc()
 
     # --- shutdown -----------------------------------------------------------------------
     def _shutdown(self, threads: list[threading.Thread]) -> None:

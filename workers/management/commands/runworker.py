@@ -44,8 +44,10 @@ class Command(BaseCommand):
             from workers.supervisor import Supervisor
 
             sys.exit(Supervisor(processes=options["processes"], argv=sys.argv).run())
+        from workers.metrics_server import start_metrics_server
         from workers.worker import Worker
 
+        start_metrics_server("WORKER_METRICS_PORT")
         worker = Worker(concurrency=concurrency, queues=queues, burst=options["burst"])
         worker.install_signal_handlers()
         sys.exit(worker.run())
