@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from jobs.broker.client import Broker
+from jobs.bulk_update import update_versioned
 from jobs.models import Attempt, Job
 from jobs.states import JobStatus
 from jobs.timeutil import from_ms
@@ -28,12 +31,27 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
     entries = sorted(((json.loads(r), r) for r in raw_entries if r), key=_order)
     if not entries:
         return []
+    succeeded = _latest_successes([e for e, _ in entries if e["status"] == JobStatus.SUCCEEDED])
     with transaction.atomic():
         Attempt.objects.bulk_create(
             [_attempt_row(e) for e, _ in entries if e.get("outcome")], ignore_conflicts=True
         )
+        # The hot path: every success in one statement.
+        update_versioned(
+            constants={
+                "status": JobStatus.SUCCEEDED,
+                "error": "",
+                "traceback": "",
+                "updated_at": timezone.now(),
+            },
+            columns=SUCCESS_COLUMNS,
+            rows=[_success_row(e) for e in succeeded],
+        )
         for entry, _ in entries:
-            Job.objects.filter(pk=entry["id"], version__lt=entry["v"]).update(**_job_fields(entry))
+            if entry["status"] != JobStatus.SUCCEEDED:
+                Job.objects.filter(pk=entry["id"], version__lt=entry["v"]).update(
+                    **_job_fields(entry)
+                )
     return [
         (raw, e["id"], str(e["v"]) if e["status"] in _FORGET_IN_REDIS else "") for e, raw in entries
     ]
@@ -43,6 +61,40 @@ def apply_and_settle(broker: Broker, raw_entries: list[str]) -> int:
     settled = apply(raw_entries)
     broker.settle(settled)
     return len(settled)
+
+
+SUCCESS_COLUMNS = [
+    "id",
+    "version",
+    "attempts",
+    "attempt_limit",
+    "started_at",
+    "finished_at",
+    "result",
+]
+
+
+def _latest_successes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per job (the newest): an UPDATE ... FROM with two rows for one job would
+    apply either of them."""
+    latest: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e["id"] not in latest or e["v"] > latest[e["id"]]["v"]:
+            latest[e["id"]] = e
+    return list(latest.values())
+
+
+def _success_row(e: dict[str, Any]) -> list[Any]:
+    result = e.get("result")
+    return [
+        uuid.UUID(e["id"]),
+        e["v"],
+        e["attempt"],
+        e["limit"],
+        from_ms(e.get("started")),
+        from_ms(e.get("finished")),
+        None if result in (None, "null") else result,
+    ]
 
 
 def _order(pair: tuple[dict[str, Any], str]) -> tuple[str, int]:
@@ -65,7 +117,7 @@ def _attempt_row(e: dict[str, Any]) -> Attempt:
 
 def _job_fields(e: dict[str, Any]) -> dict[str, Any]:
     status = e["status"]
-    fields: dict[str, Any] = {"status": status, "version": e["v"]}
+    fields: dict[str, Any] = {"status": status, "version": e["v"], "updated_at": timezone.now()}
     if e.get("attempt") is not None:
         fields["attempts"] = e["attempt"]
     if e.get("limit") is not None:
