@@ -42,13 +42,14 @@ def update_versioned(
     set_params = [_prep(f, value) for f, value in const_fields]
     cols = ", ".join(qn(f.column) for f in fields)
     if postgres:
-        sql = (
+        # Identifiers come from model metadata through quote_name; values are parameters.
+        sql = (  # noqa: S608
             f"UPDATE {table} AS j SET {', '.join(sets)} FROM (VALUES {values_sql}) AS v({cols}) "
             f"WHERE j.{qn('id')} = v.{qn('id')} AND j.{qn('version')} < v.{qn('version')}"
         )
         params = set_params + values_params
     else:
-        sql = (
+        sql = (  # noqa: S608
             f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {', '.join(sets)} "
             f"FROM v WHERE {table}.{qn('id')} = v.{qn('id')} "
             f"AND {table}.{qn('version')} < v.{qn('version')}"
