@@ -41,19 +41,17 @@ def update_versioned(
     sets += [f"{qn(f.column)} = v.{qn(f.column)}" for f in fields if f.name != "id"]
     set_params = [_prep(f, value) for f, value in const_fields]
     cols = ", ".join(qn(f.column) for f in fields)
+    set_sql = ", ".join(sets)
+    id_, version = qn("id"), qn("version")
+    # Identifiers come from model metadata through quote_name; values are parameters.
     if postgres:
-        # Identifiers come from model metadata through quote_name; values are parameters.
-        sql = (  # noqa: S608
-            f"UPDATE {table} AS j SET {', '.join(sets)} FROM (VALUES {values_sql}) AS v({cols}) "
-            f"WHERE j.{qn('id')} = v.{qn('id')} AND j.{qn('version')} < v.{qn('version')}"
-        )
+        head = f"UPDATE {table} AS j SET {set_sql} FROM (VALUES {values_sql}) AS v({cols})"  # noqa: S608
+        sql = f"{head} WHERE j.{id_} = v.{id_} AND j.{version} < v.{version}"
         params = set_params + values_params
     else:
-        sql = (  # noqa: S608
-            f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {', '.join(sets)} "
-            f"FROM v WHERE {table}.{qn('id')} = v.{qn('id')} "
-            f"AND {table}.{qn('version')} < v.{qn('version')}"
-        )
+        head = f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {set_sql} FROM v"  # noqa: S608
+        where = f"{table}.{id_} = v.{id_} AND {table}.{version} < v.{version}"
+        sql = f"{head} WHERE {where}"
         params = values_params + set_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
