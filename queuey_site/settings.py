@@ -77,6 +77,7 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["ENGINE"] = "queuey_site.sqlite"  # fine-grained wait for the write lock (see there)
     # Several processes write: IMMEDIATE transactions take the write lock up front so a
     # reader never has to upgrade (the source of most "database is locked" errors), and
     # the busy timeout makes writers queue instead of failing.

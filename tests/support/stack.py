@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def database_url() -> str:
     """The URL of the database this test runs against (pytest-django's test database)."""
     s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return f"sqlite:///{s['NAME']}"
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"

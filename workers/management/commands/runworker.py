@@ -48,6 +48,9 @@ class Command(BaseCommand):
         from workers.worker import Worker
 
         start_metrics_server("WORKER_METRICS_PORT")
+        # Hand the GIL over every 1 ms rather than 5: a job that has just been claimed
+        # should not wait behind the reporter's batch work to start (p99 start latency).
+        sys.setswitchinterval(0.001)
         worker = Worker(concurrency=concurrency, queues=queues, burst=options["burst"])
         worker.install_signal_handlers()
         sys.exit(worker.run())
