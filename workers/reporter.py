@@ -25,6 +25,9 @@ from workers import faults
 logger = logging.getLogger("queuey.worker")
 
 MAX_BATCH = 512
+# Outcomes kept in memory while the database is away; older ones wait in the Redis
+# outbox, where the watchdog writes them once the database is back.
+MAX_UNWRITTEN = 5000
 
 
 class Reporter:
@@ -75,21 +78,22 @@ class Reporter:
         return batch
 
     def _finish_in_redis(self, outcomes: list[Outcome]) -> None:
-        pending = outcomes
-        while pending:
-            try:
-                results = self.broker.finish(pending)
-            except redis.RedisError:
-                # Not reported yet: keep them in front of the next batch. The leases are
-                # still ours until they expire; after that the finish is refused as stale.
-                for o in pending:
-                    self._inbox.put(("finished", o))
-                raise
-            for o, r in zip(pending, results, strict=True):
-                self.on_finished(o, r.state)
-                if not r.stale:
-                    self._unwritten.append(r.entry)
-            pending = []
+        if not outcomes:
+            return
+        try:
+            results = self.broker.finish(outcomes)
+        except redis.RedisError:
+            # Not reported: retry with the next batch. The leases stay ours (the lease
+            # keeper renews them) until they expire; after that the finish is stale.
+            for o in outcomes:
+                self._inbox.put(("finished", o))
+            raise
+        for o, r in zip(outcomes, results, strict=True):
+            self.on_finished(o, r.state)
+            if not r.stale:
+                self._unwritten.append(r.entry)
+        if len(self._unwritten) > MAX_UNWRITTEN:
+            del self._unwritten[:-MAX_UNWRITTEN]
         faults.maybe_crash("after_ack_before_db")
 
     def _write_database(self, claimed: list[ClaimedJob], outcomes: list[Outcome]) -> None:

@@ -44,15 +44,24 @@ class RunningSet:
             return self.capacity - len(self._jobs)
 
     def finalize(self, job_id: str) -> RunningJob | None:
-        """Mark the attempt ended and free its slot; None if someone already did."""
+        """Mark the attempt ended; None if someone already did. The slot stays taken
+        (and the lease renewed) until Redis has the outcome: see release()."""
         with self._cond:
             rj = self._jobs.get(job_id)
             if rj is None or rj.finalized:
                 return None
             rj.finalized = True
-            del self._jobs[job_id]
-            self._cond.notify_all()
             return rj
+
+    def release(self, job_id: str, token: str) -> None:
+        """Free the slot once Redis accepted (or refused) the outcome. Holding it until
+        then bounds the outcomes waiting to be reported: if the reporter falls behind,
+        claiming slows down instead of leases expiring on finished jobs."""
+        with self._cond:
+            rj = self._jobs.get(job_id)
+            if rj is not None and rj.job.token == token:
+                del self._jobs[job_id]
+                self._cond.notify_all()
 
     def snapshot(self) -> list[RunningJob]:
         with self._cond:

@@ -265,6 +265,7 @@ class Worker:
             self.request_stop()
 
     def _on_finished(self, outcome: Outcome, state: str) -> None:
+        self.running.release(outcome.id, outcome.token)
         self.processed += 1
         if state == STALE:
             metrics.STALE_REFUSED.inc()
