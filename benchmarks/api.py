@@ -38,24 +38,32 @@ async def _drive(url: str, body: bytes, headers: dict[str, str], seconds: float)
         start = time.monotonic()
         await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
         elapsed = time.monotonic() - start
-    return {"requests_per_s": len(latencies) / elapsed, "p95_ms": percentile(latencies, 95),
-            "errors": errors}
+    return {
+        "requests_per_s": len(latencies) / elapsed,
+        "p95_ms": percentile(latencies, 95),
+        "errors": errors,
+    }
 
 
 def _gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [os.path.join(os.path.dirname(os.sys.executable), "gunicorn"), "-c", "gunicorn.conf.py"],
-        env={**env, "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-             "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_ACCESSLOG": "",
-             "GUNICORN_LOGLEVEL": "warning", "QUEUEY_API_RATE": "100000000/minute"},
+        env={
+            **env,
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_ACCESSLOG": "",
+            "GUNICORN_LOGLEVEL": "warning",
+            "QUEUEY_API_RATE": "100000000/minute",
+        },
     )
     for _ in range(200):
         try:
             import urllib.request
 
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/schema", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/schema", timeout=1)
             return proc
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start")
 
@@ -70,25 +78,31 @@ def run_all(env: dict[str, str], runs: int) -> dict:
     base = f"http://127.0.0.1:{port}"
     headers = {"content-type": "application/json", "x-api-key": key}
     single = json.dumps({"type": "demo.noop", "payload": {"n": 1}}).encode()
-    batch = json.dumps({"jobs": [{"type": "demo.noop", "payload": {"n": i}}
-                                 for i in range(100)]}).encode()
+    batch = json.dumps(
+        {"jobs": [{"type": "demo.noop", "payload": {"n": i}} for i in range(100)]}
+    ).encode()
     out: dict[str, object] = {}
     try:
-        for name, path, body in (("bare", "/bench/bare", single), ("submit", "/v1/jobs", single),
-                                 ("batch", "/v1/jobs/batch", batch)):
+        for name, path, body in (
+            ("bare", "/bench/bare", single),
+            ("submit", "/v1/jobs", single),
+            ("batch", "/v1/jobs/batch", batch),
+        ):
             results = []
             for _ in range(runs):
                 Job.objects.all().delete()
                 results.append(asyncio.run(_drive(base + path, body, headers, SECONDS)))
             for key_name in ("requests_per_s", "p95_ms", "errors"):
                 out[f"api_{name}_{key_name}"] = summary([r[key_name] for r in results])
-        out["api_peak_rss_mib"] = max((peak_rss_mib(p) for p in children_of(server.pid)),
-                                      default=0.0)
+        out["api_peak_rss_mib"] = max(
+            (peak_rss_mib(p) for p in children_of(server.pid)), default=0.0
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
     rate = out["api_batch_requests_per_s"]["median"]
     out["api_batch_jobs_per_s"] = rate * 100
-    out["api_submit_to_bare_ratio"] = (out["api_submit_requests_per_s"]["median"]
-                                       / out["api_bare_requests_per_s"]["median"])
+    out["api_submit_to_bare_ratio"] = (
+        out["api_submit_requests_per_s"]["median"] / out["api_bare_requests_per_s"]["median"]
+    )
     return out

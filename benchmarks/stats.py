@@ -12,8 +12,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary(runs: list[float]) -> dict[str, float]:
     """Median of the runs with their min and max, as the report shows them."""
-    return {"median": statistics.median(runs), "min": min(runs), "max": max(runs),
-            "runs": runs}
+    return {"median": statistics.median(runs), "min": min(runs), "max": max(runs), "runs": runs}
 
 
 def peak_rss_mib(pid: int) -> float:

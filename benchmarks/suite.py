@@ -1,6 +1,6 @@
 """One database backend's benchmark, in a process of its own (Django is set up once).
 
-    python -m benchmarks.suite --db sqlite --out bench-results/sqlite.json
+python -m benchmarks.suite --db sqlite --out bench-results/sqlite.json
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class BenchStack:
 def prepare_database(url: str) -> None:
     if url.startswith("sqlite:///"):
         for suffix in ("", "-wal", "-shm"):
-            Path(url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
+            Path(url[len("sqlite:///") :] + suffix).unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -74,8 +74,10 @@ def main() -> None:
         for key in ("jobs_per_s", "steady_jobs_per_s", "worker_peak_rss_mib"):
             results[f"drain_{key}"] = summary([d[key] for d in drains])
         stack.start_workers()
-        for name, rate, seconds, producers in (("lat200", 200, STEADY_SECONDS, 1),
-                                               ("lat1000", 1000, FAST_SECONDS, 3)):
+        for name, rate, seconds, producers in (
+            ("lat200", 200, STEADY_SECONDS, 1),
+            ("lat1000", 1000, FAST_SECONDS, 3),
+        ):
             runs = [workload.steady_rate(rate, seconds, producers) for _ in range(RUNS)]
             for key in runs[0]:
                 results[f"{name}_{key}"] = summary([r[key] for r in runs])

@@ -29,8 +29,12 @@ def wait_until_succeeded(count: int, timeout: float) -> float:
 
 def seed_noops(count: int) -> None:
     for start in range(0, count, 1000):
-        submit_batch([JobRequest(type="demo.noop", payload={"i": i})
-                      for i in range(start, min(count, start + 1000))])
+        submit_batch(
+            [
+                JobRequest(type="demo.noop", payload={"i": i})
+                for i in range(start, min(count, start + 1000))
+            ]
+        )
 
 
 def drain(stack, count: int) -> dict:
@@ -50,8 +54,11 @@ def drain(stack, count: int) -> dict:
     end = time.monotonic()
     rss = max((peak_rss_mib(p) for p in children_of(supervisor.pid)), default=0.0)
     stack.stop_workers()
-    return {"jobs_per_s": count / (end - start), "steady_jobs_per_s": count / (end - first),
-            "worker_peak_rss_mib": rss}
+    return {
+        "jobs_per_s": count / (end - start),
+        "steady_jobs_per_s": count / (end - first),
+        "worker_peak_rss_mib": rss,
+    }
 
 
 def steady_rate(rate: int, seconds: float, producers: int) -> dict:
@@ -64,8 +71,12 @@ def steady_rate(rate: int, seconds: float, producers: int) -> dict:
     t0 = time.time() + 0.5
     connections.close_all()  # children open their own connections after the fork
     context = multiprocessing.get_context("fork")
-    procs = [context.Process(target=_produce, args=(t0 + k * interval / producers, interval,
-                                                   per_producer)) for k in range(producers)]
+    procs = [
+        context.Process(
+            target=_produce, args=(t0 + k * interval / producers, interval, per_producer)
+        )
+        for k in range(producers)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -76,7 +87,9 @@ def steady_rate(rate: int, seconds: float, producers: int) -> dict:
     started = [(s - c).total_seconds() * 1000 for c, s, _ in rows]
     finished = [(f - c).total_seconds() * 1000 for c, _, f in rows]
     return {
-        "rate": rate, "achieved_rate": achieved, "jobs": len(started),
+        "rate": rate,
+        "achieved_rate": achieved,
+        "jobs": len(started),
         **{f"started_p{q}_ms": percentile(started, q) for q in (50, 95, 99)},
         **{f"finished_p{q}_ms": percentile(finished, q) for q in (50, 95, 99)},
     }

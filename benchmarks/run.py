@@ -1,0 +1,98 @@
+"""`make bench`: every scenario on SQLite and on PostgreSQL; prints a table, writes JSON.
+
+Each figure is the median of BENCH_RUNS (default 3) runs, with min-max. The benchmark
+reports; it never fails on a number.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from benchmarks.env import ROOT, database_urls
+
+OUT = ROOT / "bench-results"
+
+# Peers measured on this kind of 2-core machine (no-op jobs, 2 worker processes).
+PEER_DRAIN = {
+    "RQ": 91,
+    "RQ SimpleWorker": 379,
+    "Celery": 1044,
+    "arq": 1468,
+    "Dramatiq": 2490,
+    "SAQ": 2573,
+    "Huey": 3363,
+}
+
+ROWS = [
+    ("drain, jobs/s (incl. worker start)", "drain_jobs_per_s", ">= 4500"),
+    ("drain, jobs/s (from first success)", "drain_steady_jobs_per_s", ""),
+    ("worker peak RSS, MiB", "drain_worker_peak_rss_mib", "<= 80"),
+    ("200/s created->started p50 ms", "lat200_started_p50_ms", ""),
+    ("200/s created->started p99 ms", "lat200_started_p99_ms", "<= 2"),
+    ("200/s created->finished p99 ms", "lat200_finished_p99_ms", "<= 5"),
+    ("200/s achieved rate", "lat200_achieved_rate", ""),
+    ("1000/s created->started p99 ms", "lat1000_started_p99_ms", ""),
+    ("1000/s created->finished p99 ms", "lat1000_finished_p99_ms", "<= 20"),
+    ("1000/s achieved rate", "lat1000_achieved_rate", ""),
+    ("bare DRF endpoint req/s", "api_bare_requests_per_s", ""),
+    ("POST /v1/jobs req/s", "api_submit_requests_per_s", ">= 1500"),
+    ("POST /v1/jobs p95 ms", "api_submit_p95_ms", "<= 10"),
+    ("POST /v1/jobs/batch (100) req/s", "api_batch_requests_per_s", ""),
+    ("POST /v1/jobs errors", "api_submit_errors", "0"),
+]
+
+
+def fmt(value) -> str:
+    if isinstance(value, dict) and "median" in value:
+        return f"{value['median']:.1f} ({value['min']:.1f}-{value['max']:.1f})"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return "-" if value is None else str(value)
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    results = {}
+    for db in database_urls():
+        out = OUT / f"{db}.json"
+        started = time.monotonic()
+        print(f"== {db}: running (this takes a few minutes)", flush=True)
+        code = subprocess.call(
+            [sys.executable, "-m", "benchmarks.suite", "--db", db, "--out", str(out)], cwd=ROOT
+        )
+        if code != 0 or not out.exists():
+            print(f"== {db}: the benchmark process failed (exit {code})")
+            continue
+        results[db] = json.loads(out.read_text())
+        print(f"== {db}: done in {time.monotonic() - started:.0f}s")
+    dbs = list(results)
+    print()
+    print(f"{'figure':38} {'target':>9}  " + "  ".join(f"{db:>26}" for db in dbs))
+    for label, key, target in ROWS:
+        cells = "  ".join(f"{fmt(results[db].get(key)):>26}" for db in dbs)
+        print(f"{label:38} {target:>9}  {cells}")
+    for db in dbs:
+        r = results[db]
+        extra = {
+            k: r.get(k)
+            for k in (
+                "api_batch_jobs_per_s",
+                "api_submit_to_bare_ratio",
+                "api_peak_rss_mib",
+                "idle",
+            )
+        }
+        print(f"{db}: {json.dumps(extra, default=str)}")
+        drain = r["drain_jobs_per_s"]["median"]
+        ratios = ", ".join(f"{name} x{drain / rate:.1f}" for name, rate in PEER_DRAIN.items())
+        print(f"{db}: drain vs peers: {ratios}")
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"\nwritten: {OUT / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
