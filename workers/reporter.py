@@ -1,8 +1,11 @@
-"""Reporter: records claims and outcomes, batched — Redis first, then the database.
+"""Reporter: records outcomes in Redis, then in the database, on two threads.
 
-Redis decides (the fenced finish script); its outbox entry is then written to the
-database in one transaction per batch and settled. If this process dies in between, the
-entry waits in the Redis outbox and the watchdog writes it: no outcome is lost.
+The ack thread sends each batch of outcomes through the fenced finish script (Redis
+decides; a stale result is refused) and frees the slots at once. The write thread then
+writes the resulting outbox entries, and the claims it was told about, to the database
+in one transaction per batch, and settles them. Keeping the database write off the ack
+path means a slow commit never holds job slots. If this process dies between the two,
+the entries wait in the Redis outbox and the watchdog writes them: no outcome is lost.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 import redis
 from django.db import DatabaseError, close_old_connections, transaction
@@ -25,82 +29,118 @@ from workers import faults
 logger = logging.getLogger("queuey.worker")
 
 MAX_BATCH = 512
-# Outcomes kept in memory while the database is away; older ones wait in the Redis
+# Entries kept in memory while the database is away; older ones wait in the Redis
 # outbox, where the watchdog writes them once the database is back.
 MAX_UNWRITTEN = 5000
+# After a stop, give up on an unreachable store after this many failed tries.
+TRIES_AFTER_STOP = 3
+
+
+def _take(source: queue.SimpleQueue, timeout: float) -> list:
+    batch = []
+    try:
+        batch.append(source.get(timeout=timeout))
+        while len(batch) < MAX_BATCH:
+            batch.append(source.get_nowait())
+    except queue.Empty:
+        pass
+    return batch
+
+
+def _backoff(failures: int) -> float:
+    return min(2.0, 0.1 * 2 ** min(failures, 5))
 
 
 class Reporter:
-    def __init__(self, broker: Broker, on_finished) -> None:
+    def __init__(self, broker: Broker, on_finished: Callable[[Outcome, str], None]) -> None:
         self.broker = broker
-        self.on_finished = on_finished  # called with (Outcome, new state) after Redis accepts
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self._unwritten: list[str] = []  # entries Redis accepted that the DB does not hold yet
-        self._failures = 0
+        self.on_finished = on_finished  # (Outcome, new state or "stale") once Redis answered
+        self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[tuple[str, list]] = queue.SimpleQueue()
+        self._pending_lock = threading.Lock()
+        self._pending_writes = 0  # entries acked in Redis, not yet in the database
+
+    @property
+    def pending_writes(self) -> int:
+        return self._pending_writes
+
+    def _count_pending(self, delta: int) -> None:
+        with self._pending_lock:
+            self._pending_writes += delta
 
     def claimed(self, jobs: list[ClaimedJob]) -> None:
-        self._inbox.put(("claimed", jobs))
+        self._writes.put(("claimed", jobs))
 
     def finished(self, outcome: Outcome) -> None:
-        self._inbox.put(("finished", outcome))
+        self._outcomes.put(outcome)
 
-    def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set and everything handed in has been reported."""
+    # --- Redis ------------------------------------------------------------------------
+    def run_acks(self, stop: threading.Event) -> None:
+        """Until `stop` is set and every outcome handed in was answered by Redis."""
+        failures = 0
         while True:
-            batch = self._take(timeout=0.05)
-            if not batch and stop.is_set() and not self._unwritten:
-                return
-            close_old_connections()
-            self.report(batch)
-            if self._failures:
-                stop.wait(min(2.0, 0.1 * 2 ** min(self._failures, 5)))
+            batch = _take(self._outcomes, timeout=0.05)
+            if not batch:
+                if stop.is_set():
+                    return
+                continue
+            try:
+                self.ack(batch)
+                failures = 0
+            except redis.RedisError as exc:
+                failures += 1
+                logger.warning("queuey.ack_failed error=%s retry=%d", exc, failures)
+                if stop.is_set() and failures >= TRIES_AFTER_STOP:
+                    return  # the leases expire and the watchdog requeues: at least once
+                for o in batch:
+                    self._outcomes.put(o)
+                stop.wait(_backoff(failures))
 
-    def report(self, batch: list) -> None:
-        claimed = [j for kind, items in batch if kind == "claimed" for j in items]
-        outcomes = [o for kind, o in batch if kind == "finished"]
-        try:
-            self._finish_in_redis(outcomes)
-            self._write_database(claimed, outcomes)
-            self._failures = 0
-        except (redis.RedisError, DatabaseError) as exc:
-            self._failures += 1
-            logger.warning("queuey.report_failed error=%s retry=%d", exc, self._failures)
-            close_old_connections()
-
-    def _take(self, timeout: float) -> list:
-        batch = []
-        try:
-            batch.append(self._inbox.get(timeout=timeout))
-            while len(batch) < MAX_BATCH:
-                batch.append(self._inbox.get_nowait())
-        except queue.Empty:
-            pass
-        return batch
-
-    def _finish_in_redis(self, outcomes: list[Outcome]) -> None:
-        if not outcomes:
-            return
-        try:
-            results = self.broker.finish(outcomes)
-        except redis.RedisError:
-            # Not reported: retry with the next batch. The leases stay ours (the lease
-            # keeper renews them) until they expire; after that the finish is stale.
-            for o in outcomes:
-                self._inbox.put(("finished", o))
-            raise
+    def ack(self, outcomes: list[Outcome]) -> None:
+        results = self.broker.finish(outcomes)
+        entries = []
         for o, r in zip(outcomes, results, strict=True):
             self.on_finished(o, r.state)
             if not r.stale:
-                self._unwritten.append(r.entry)
-        if len(self._unwritten) > MAX_UNWRITTEN:
-            del self._unwritten[:-MAX_UNWRITTEN]
+                entries.append(r.entry)
         faults.maybe_crash("after_ack_before_db")
+        if entries:
+            self._count_pending(len(entries))
+            self._writes.put(("entries", entries))
 
-    def _write_database(self, claimed: list[ClaimedJob], outcomes: list[Outcome]) -> None:
-        finished_ids = {o.id for o in outcomes}
-        marks = [j for j in claimed if j.id not in finished_ids]
-        if not marks and not self._unwritten:
-            return
+    # --- database ---------------------------------------------------------------------
+    def run_writes(self, stop: threading.Event) -> None:
+        """Until `stop` is set and everything handed in is written (or given up on)."""
+        claimed: list[ClaimedJob] = []
+        unwritten: list[str] = []
+        failures = 0
+        while True:
+            for kind, items in _take(self._writes, timeout=0.05):
+                (claimed if kind == "claimed" else unwritten).extend(items)
+            if not claimed and not unwritten:
+                if stop.is_set():
+                    return
+                continue
+            close_old_connections()
+            try:
+                self.write(claimed, unwritten)
+                self._count_pending(-len(unwritten))
+                claimed, unwritten, failures = [], [], 0
+            except DatabaseError as exc:
+                failures += 1
+                logger.warning("queuey.db_write_failed error=%s retry=%d", exc, failures)
+                close_old_connections()
+                claimed = []  # "running" marks are informational; outcomes are not
+                dropped = max(0, len(unwritten) - MAX_UNWRITTEN)
+                del unwritten[:dropped]
+                self._count_pending(-dropped)
+                if stop.is_set() and failures >= TRIES_AFTER_STOP:
+                    return  # the entries wait in the Redis outbox for the watchdog
+                stop.wait(_backoff(failures))
+
+    def write(self, claimed: list[ClaimedJob], entries: list[str]) -> None:
+        finished = {outbox.entry_job_id(e) for e in entries}
+        marks = [j for j in claimed if j.id not in finished]
         with transaction.atomic():
             for j in marks:
                 Job.objects.filter(pk=j.id, version__lt=j.version).update(
@@ -109,8 +149,7 @@ class Reporter:
                     version=j.version,
                     started_at=from_ms(j.claimed_ms),
                 )
-            settled = outbox.apply(self._unwritten)
-        self._unwritten = []
+            settled = outbox.apply(entries)
         try:
             self.broker.settle(settled)
         except redis.RedisError as exc:

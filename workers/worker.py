@@ -47,6 +47,7 @@ EXIT_OK = 0
 EXIT_FORCED = 1
 EXIT_RECYCLE = 75
 MAX_IDLE_WAIT = 1.0
+MAX_PENDING_WRITES = 2000
 # A timed-out handler thread not back within this long after its interrupt is stuck.
 STUCK_AFTER_SECONDS = 10.0
 
@@ -76,7 +77,8 @@ class Worker:
         self._handler_threads = 0
         # Handler threads that overran a timeout and have not come back: ident -> when.
         self._abandoned: dict[int, float] = {}
-        self._reporter_stop = threading.Event()
+        self._acks_stop = threading.Event()
+        self._writes_stop = threading.Event()
         self._keeper_stop = threading.Event()
         self.reporter = Reporter(self.broker, on_finished=self._on_finished)
         self.keeper = LeaseKeeper(
@@ -126,7 +128,13 @@ class Worker:
         self._check_redis()
         threads = [
             threading.Thread(
-                target=self.reporter.run, args=(self._reporter_stop,), name="reporter", daemon=True
+                target=self.reporter.run_acks, args=(self._acks_stop,), name="acks", daemon=True
+            ),
+            threading.Thread(
+                target=self.reporter.run_writes,
+                args=(self._writes_stop,),
+                name="db-writes",
+                daemon=True,
             ),
             threading.Thread(target=self._keep_leases, name="lease-keeper", daemon=True),
         ]
@@ -175,6 +183,11 @@ class Worker:
         """Claim what fits and hand it to the handler threads; block briefly if idle."""
         self._recycle_if_stuck()
         free = self.running.free_slots()
+        if self.reporter.pending_writes > MAX_PENDING_WRITES:
+            # The database is behind: claiming more would only grow memory. While it is
+            # down the outcomes also wait safely in the Redis outbox.
+            self.stopping.wait(0.01)
+            return True
         if free <= 0:
             self.running.wait_for_slot(MAX_IDLE_WAIT)
             return True
@@ -279,10 +292,15 @@ class Worker:
         self._release_unfinished()
         for _ in range(self._handler_threads):
             self._work.put(None)
+        acks, writes, keeper = threads
+        # Order matters: outcomes reach Redis while leases are still renewed, then the
+        # database; only then do the renewals and heartbeats stop.
+        self._acks_stop.set()
+        acks.join(timeout=15)
+        self._writes_stop.set()
+        writes.join(timeout=30)
         self._keeper_stop.set()
-        self._reporter_stop.set()
-        for t in threads:
-            t.join(timeout=10)
+        keeper.join(timeout=5)
         with contextlib.suppress(redis.RedisError):
             self.broker.forget_worker(self.worker_id)
         close_old_connections()

@@ -23,7 +23,7 @@ def test_flushall_then_watchdog_rebuilds_every_place_from_the_database(broker, r
     )
     from workers.reporter import Reporter
 
-    Reporter(broker, lambda *a: None)._write_database([claimed[str(running.id)]], [])
+    Reporter(broker, lambda *a: None).write([claimed[str(running.id)]], [])
     assert Job.objects.get(pk=running.pk).status == "running"
 
     raw_redis.flushall()
