@@ -7,11 +7,12 @@ import logging
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
 
 from jobs import conf
 from jobs.broker.connection import get_redis
 from jobs.broker.keys import Keys
-from jobs.broker.scripts import SCRIPT_NAMES, source
+from jobs.broker.scripts import source
 from jobs.broker.types import ClaimedJob, Dispatch, Finished, Outcome
 
 logger = logging.getLogger("queuey.broker")
@@ -34,10 +35,13 @@ class Broker:
     def __init__(self, client: redis.Redis | None = None, prefix: str | None = None) -> None:
         self.redis = client or get_redis()
         self.keys = Keys(prefix or conf.get("KEY_PREFIX"))
-        self._scripts = {name: self.redis.register_script(source(name)) for name in SCRIPT_NAMES}
+        self._scripts: dict[str, Script] = {}
 
     def _run(self, name: str, keys: list[str], args: list[object]):
-        return self._scripts[name](keys=keys, args=args)
+        script = self._scripts.get(name)
+        if script is None:  # loaded on first use: a request uses one or two scripts
+            script = self._scripts[name] = self.redis.register_script(source(name))
+        return script(keys=keys, args=args)
 
     # --- dispatch -------------------------------------------------------------------
     def enqueue(self, jobs: list[Dispatch]) -> int:

@@ -210,3 +210,11 @@ def test_interrupted_release_goes_to_head_without_spending_budget(broker):
     assert c2.id == str(job.id) and c2.attempt == 2
     [r2] = broker.finish([outcome(c2, "failed", "x", retry_delay_ms=5)])
     assert r2.state == "dead"  # one real attempt allowed: the released one did not count
+
+
+def test_every_lua_script_compiles(raw_redis):
+    from jobs.broker.scripts import LUA_DIR, SCRIPT_NAMES, source
+
+    assert {p.stem for p in LUA_DIR.glob("*.lua")} - {"_now"} == set(SCRIPT_NAMES)
+    for name in SCRIPT_NAMES:
+        assert len(raw_redis.script_load(source(name))) == 40
