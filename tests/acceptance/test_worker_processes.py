@@ -140,3 +140,16 @@ def test_redis_flushall_with_jobs_queued_watchdog_redispatches_all(stack, raw_re
     stack.worker()
     wait_for(lambda: Job.objects.filter(status="succeeded").count() == 20, timeout=30)
     assert all(outcomes(j) == ["succeeded"] for j in jobs)
+
+
+def test_idle_worker_blocks_on_redis_instead_of_polling(stack, raw_redis):
+    stack.worker()
+    wait_for(lambda: Broker().workers(), what="a heartbeat")
+    raw_redis.config_resetstat()
+    time.sleep(3)
+    stats = raw_redis.info("commandstats")
+    calls = sum(stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("evalsha", "blpop"))
+    # Idle: a blocking pop a second, a claim and a promote when it times out, and a
+    # heartbeat every 0.5 s here; about 5 calls a second. A polling loop issues hundreds.
+    assert 3 <= calls / 3 < 10
+    assert stats["cmdstat_blpop"]["calls"] >= 2
