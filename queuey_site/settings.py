@@ -77,6 +77,9 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _sqlite_synchronous = env.str("QUEUEY_SQLITE_SYNCHRONOUS", default="NORMAL").upper()
+    if _sqlite_synchronous not in {"NORMAL", "FULL", "EXTRA"}:
+        raise environ.ImproperlyConfigured("QUEUEY_SQLITE_SYNCHRONOUS: NORMAL, FULL or EXTRA")
     _db["ENGINE"] = "queuey_site.sqlite"  # fine-grained wait for the write lock (see there)
     # Several processes write: IMMEDIATE transactions take the write lock up front so a
     # reader never has to upgrade (the source of most "database is locked" errors), and
@@ -88,7 +91,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             # NORMAL survives any process crash; FULL also an OS crash or power cut, at
             # the price of an fsync per commit.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous="
-            + env.str("QUEUEY_SQLITE_SYNCHRONOUS", default="NORMAL")
+            + _sqlite_synchronous
             + ";",
         }
     )
