@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 import redis
@@ -32,16 +33,22 @@ MAX_BATCH = 512
 # Entries kept in memory while the database is away; older ones wait in the Redis
 # outbox, where the watchdog writes them once the database is back.
 MAX_UNWRITTEN = 5000
+# The write thread gathers this long before a transaction: fewer, larger transactions
+# keep the database's write lock free for submitters (SQLite has only one).
+WRITE_LINGER = 0.01
 # After a stop, give up on an unreachable store after this many failed tries.
 TRIES_AFTER_STOP = 3
 
 
-def _take(source: queue.SimpleQueue, timeout: float) -> list:
+def _take(source: queue.SimpleQueue, timeout: float, linger: float = 0.0) -> list:
+    """Up to MAX_BATCH items: wait `timeout` for the first, then `linger` for more."""
     batch = []
     try:
         batch.append(source.get(timeout=timeout))
+        until = time.monotonic() + linger
         while len(batch) < MAX_BATCH:
-            batch.append(source.get_nowait())
+            left = until - time.monotonic()
+            batch.append(source.get(timeout=left) if left > 0 else source.get_nowait())
     except queue.Empty:
         pass
     return batch
@@ -115,7 +122,7 @@ class Reporter:
         unwritten: list[str] = []
         failures = 0
         while True:
-            for kind, items in _take(self._writes, timeout=0.05):
+            for kind, items in _take(self._writes, timeout=0.05, linger=WRITE_LINGER):
                 (claimed if kind == "claimed" else unwritten).extend(items)
             if not claimed and not unwritten:
                 if stop.is_set():
