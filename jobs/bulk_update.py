@@ -45,11 +45,11 @@ def update_versioned(
     id_, version = qn("id"), qn("version")
     # Identifiers come from model metadata through quote_name; values are parameters.
     if postgres:
-        head = f"UPDATE {table} AS j SET {set_sql} FROM (VALUES {values_sql}) AS v({cols})"  # noqa: S608
+        head = f"UPDATE {table} AS j SET {set_sql} FROM (VALUES {values_sql}) AS v({cols})"  # noqa: S608  # nosec B608
         sql = f"{head} WHERE j.{id_} = v.{id_} AND j.{version} < v.{version}"
         params = set_params + values_params
     else:
-        head = f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {set_sql} FROM v"  # noqa: S608
+        head = f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {set_sql} FROM v"  # noqa: S608  # nosec B608
         where = f"{table}.{id_} = v.{id_} AND {table}.{version} < v.{version}"
         sql = f"{head} WHERE {where}"
         params = values_params + set_params

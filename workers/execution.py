@@ -20,7 +20,7 @@ MAX_TRACEBACK_CHARS = 32000
 
 def run_attempt(job: ClaimedJob, started_ms: int) -> Outcome:
     spec = get_handler(job.type)
-    set_current(job.id, job.attempt)
+    set_current(job.id, job.attempt, job.token)
     try:
         if spec is None:
             raise LookupError(f"no handler is registered for job type {job.type!r} here")

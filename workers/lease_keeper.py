@@ -67,22 +67,33 @@ class LeaseKeeper:
 
     def renew(self) -> None:
         live = [rj for rj in self.running.snapshot() if not rj.lease_lost]
-        lost = set(
-            self.broker.renew([(rj.job.id, rj.job.token) for rj in live], self.visibility_ms)
-        )
-        self.last_renewal = time.monotonic()
+        # The renew script answers with job ids, so one call must not carry two attempts
+        # of the same job (an old, superseded attempt still running next to its re-claim):
+        # the old one's "lost" would mark the new one lost too. Such pairs go in separate
+        # calls (rare: only after a lost lease or a Redis wipe).
+        batches: list[list] = []
         for rj in live:
-            if rj.job.id in lost:
-                rj.lease_lost = True
-                logger.warning(
-                    "queuey.lease_lost job=%s attempt=%d: its result will be refused",
-                    rj.job.id,
-                    rj.job.attempt,
-                )
+            batch = next((b for b in batches if all(o.job.id != rj.job.id for o in b)), None)
+            if batch is None:
+                batches.append(batch := [])
+            batch.append(rj)
+        for batch in batches:
+            lost = set(
+                self.broker.renew([(rj.job.id, rj.job.token) for rj in batch], self.visibility_ms)
+            )
+            for rj in batch:
+                if rj.job.id in lost:
+                    rj.lease_lost = True
+                    logger.warning(
+                        "queuey.lease_lost job=%s attempt=%d: its result will be refused",
+                        rj.job.id,
+                        rj.job.attempt,
+                    )
+        self.last_renewal = time.monotonic()
 
     def enforce_timeouts(self, now: float) -> None:
         for rj in self.running.snapshot():
-            if rj.deadline and now > rj.deadline and self.running.finalize(rj.job.id):
+            if rj.deadline and now > rj.deadline and self.running.finalize(rj.job.id, rj.job.token):
                 outcome = failure(
                     rj.job,
                     get_handler(rj.job.type),

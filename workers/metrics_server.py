@@ -49,7 +49,7 @@ def start_metrics_server(setting: str, *, with_queue_gauges: bool = False) -> No
     if with_queue_gauges:
         REGISTRY.register(QueueDepthCollector())
     try:
-        start_http_server(port, addr=getattr(settings, "QUEUEY_METRICS_ADDR", "0.0.0.0"))  # noqa: S104
+        start_http_server(port, addr=getattr(settings, "QUEUEY_METRICS_ADDR", "0.0.0.0"))  # noqa: S104  # fallback only; settings default to 127.0.0.1  # nosec B104
         logger.info("queuey.metrics_listening port=%d", port)
     except OSError as exc:
         logger.warning("queuey.metrics_port_unavailable port=%d error=%s", port, exc)

@@ -23,31 +23,40 @@ class RunningJob:
 
 @dataclass
 class RunningSet:
-    """Thread-safe map of job id -> RunningJob, with a condition to wait for free slots."""
+    """Thread-safe map of (job id, fencing token) -> RunningJob, with a condition to wait
+    for free slots.
+
+    Keyed by the token, not by the job id alone: the same worker may claim a job again
+    while its earlier, superseded attempt still runs (the lease was lost while the process
+    was stalled or cut off, or Redis lost its data and the job was re-dispatched). Keyed by
+    id, the new claim overwrote the old entry, the old attempt's end then finalized the
+    new one, whose own end was dropped while its lease was renewed forever (found by
+    tests/chaos/test_store_faults.py::test_redis_loses_all_data). Both attempts occupy a
+    handler thread, so both count against the capacity.
+    """
 
     capacity: int
-    _jobs: dict[str, RunningJob] = field(default_factory=dict)
+    _jobs: dict[tuple[str, str], RunningJob] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
 
     def add(self, job: ClaimedJob) -> RunningJob:
         with self._cond:
-            rj = self._jobs[job.id] = RunningJob(job=job)
+            rj = self._jobs[(job.id, job.token)] = RunningJob(job=job)
             return rj
 
     def get(self, job_id: str, token: str) -> RunningJob | None:
         with self._cond:
-            rj = self._jobs.get(job_id)
-            return rj if rj is not None and rj.job.token == token else None
+            return self._jobs.get((job_id, token))
 
     def free_slots(self) -> int:
         with self._cond:
             return self.capacity - len(self._jobs)
 
-    def finalize(self, job_id: str) -> RunningJob | None:
+    def finalize(self, job_id: str, token: str) -> RunningJob | None:
         """Mark the attempt ended; None if someone already did. The slot stays taken
         (and the lease renewed) until Redis has the outcome: see release()."""
         with self._cond:
-            rj = self._jobs.get(job_id)
+            rj = self._jobs.get((job_id, token))
             if rj is None or rj.finalized:
                 return None
             rj.finalized = True
@@ -58,9 +67,7 @@ class RunningSet:
         then bounds the outcomes waiting to be reported: if the reporter falls behind,
         claiming slows down instead of leases expiring on finished jobs."""
         with self._cond:
-            rj = self._jobs.get(job_id)
-            if rj is not None and rj.job.token == token:
-                del self._jobs[job_id]
+            if self._jobs.pop((job_id, token), None) is not None:
                 self._cond.notify_all()
 
     def snapshot(self) -> list[RunningJob]:

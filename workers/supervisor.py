@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import signal
-import subprocess
+import subprocess  # starts copies of our own runworker command  # nosec B404
 import sys
 import threading
 import time
@@ -83,7 +83,7 @@ class Supervisor:
                 if time.monotonic() >= started[i]:
                     env = self._child_env(i)
                     # Own session: a Ctrl+C on the terminal reaches only us, and we forward it once.
-                    slots[i] = subprocess.Popen(self.child_argv, env=env, start_new_session=True)  # noqa: S603
+                    slots[i] = subprocess.Popen(self.child_argv, env=env, start_new_session=True)  # noqa: S603  # fixed argv (sys.executable + our own args)  # nosec B603
                     self.children[slots[i].pid] = slots[i]
                     started[i] = time.monotonic()
             self.stop_event.wait(0.2)

@@ -251,7 +251,7 @@ class Worker:
             metrics.RUN_SECONDS.labels(job.queue, job.type).observe(
                 max(0, outcome.finished_ms - outcome.started_ms) / 1000
             )
-        if outcome is not None and self.running.finalize(job.id):
+        if outcome is not None and self.running.finalize(job.id, job.token):
             faults.maybe_crash("before_ack")
             self.reporter.finished(outcome)
             return True
@@ -311,7 +311,7 @@ class Worker:
     def _release_unfinished(self) -> None:
         """Hand jobs that did not finish in the grace period back to their queue now."""
         for rj in self.running.snapshot():
-            if self.running.finalize(rj.job.id):
+            if self.running.finalize(rj.job.id, rj.job.token):
                 self.reporter.finished(
                     Outcome(
                         id=rj.job.id,

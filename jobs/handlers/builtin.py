@@ -24,6 +24,8 @@ def _validate_text(payload: dict[str, Any]) -> None:
 
 
 def _validate_sleep(payload: dict[str, Any]) -> None:
+    if "fail" in payload and not isinstance(payload["fail"], bool):
+        raise PayloadError("payload.fail must be a boolean", field="payload.fail")
     seconds = _require(payload, "seconds", (int, float))
     if not 0 <= seconds <= 3600:
         raise PayloadError("payload.seconds must be between 0 and 3600", field="payload.seconds")
@@ -42,7 +44,8 @@ def reverse_text(payload: dict[str, Any]) -> str:
 
 @handler("demo.noop")
 def noop(payload: dict[str, Any]) -> None:
-    record_step(payload)
+    record_step(payload, "start")
+    record_step(payload, "end")
     return None
 
 
@@ -51,6 +54,8 @@ def sleep(payload: dict[str, Any]) -> dict[str, float]:
     record_step(payload, "start")
     time.sleep(float(payload["seconds"]))
     record_step(payload, "end")
+    if payload.get("fail"):  # the chaos suite's late *fail* after a lost lease
+        raise RuntimeError("demo.sleep: failing after the sleep on purpose")
     return {"slept": float(payload["seconds"])}
 
 
@@ -58,29 +63,35 @@ def sleep(payload: dict[str, Any]) -> dict[str, float]:
 def flaky(payload: dict[str, Any]) -> str:
     from jobs.handlers.context import current_attempt
 
+    record_step(payload, "start")
     if current_attempt() <= payload["fail_times"]:
         raise RuntimeError(f"demo.flaky: failing attempt {current_attempt()} on purpose")
+    record_step(payload, "end")
     return "ok"
 
 
 @handler("demo.fail", max_attempts=3, backoff_base=0.2, backoff_max=1.0)
 def fail(payload: dict[str, Any]) -> None:
+    record_step(payload, "start")
     raise RuntimeError(str(payload.get("message", "demo.fail always fails")))
 
 
 @handler("demo.spin")
 def spin(payload: dict[str, Any]) -> int:
     """CPU-bound for payload.seconds: proves a busy handler cannot starve lease renewal."""
+    record_step(payload, "start")
     deadline = time.monotonic() + float(payload.get("seconds", 1))
     n = 0
     while time.monotonic() < deadline:
         n += 1
+    record_step(payload, "end")
     return n
 
 
 @handler("demo.hang", max_attempts=1)
 def hang(payload: dict[str, Any]) -> None:
     """Never returns on its own: only a hard timeout ends it."""
+    record_step(payload, "start")
     while True:
         time.sleep(0.05)
 
@@ -88,6 +99,7 @@ def hang(payload: dict[str, Any]) -> None:
 @handler("demo.crash", max_attempts=2, backoff_base=0.1, backoff_max=0.5)
 def crash(payload: dict[str, Any]) -> None:
     """A poison job: kills its own worker process."""
+    record_step(payload, "start")
     if payload.get("how") == "sigkill":
         os.kill(os.getpid(), signal.SIGKILL)
     os._exit(3)

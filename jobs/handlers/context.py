@@ -7,9 +7,14 @@ import threading
 _local = threading.local()
 
 
-def set_current(job_id: str, attempt: int) -> None:
+def set_current(
+    job_id: str,
+    attempt: int,
+    token: str = "",  # a fencing token, not a password  # nosec B107
+) -> None:
     _local.job_id = job_id
     _local.attempt = attempt
+    _local.token = token
 
 
 def current_attempt() -> int:
@@ -18,3 +23,8 @@ def current_attempt() -> int:
 
 def current_job_id() -> str:
     return getattr(_local, "job_id", "")
+
+
+def current_token() -> str:
+    """The fencing token of the running attempt (the chaos ledger records it)."""
+    return getattr(_local, "token", "")

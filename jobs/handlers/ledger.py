@@ -1,16 +1,19 @@
 """Test ledger: demo handlers append a line per step when QUEUEY_LEDGER_PATH is set.
 
-The fault tests read it to prove which attempts really ran. Lines are short and written
-with one O_APPEND write, so lines from several processes never interleave.
+The fault tests read it to prove which attempts really ran: each line carries the job id,
+the attempt number, its fencing token, the step (start / end), the pid and the wall time.
+Lines are short and written with one O_APPEND write, so lines from several processes
+never interleave.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
-from jobs.handlers.context import current_attempt, current_job_id
+from jobs.handlers.context import current_attempt, current_job_id, current_token
 
 
 def record_step(payload: dict[str, Any], step: str = "run") -> None:
@@ -18,7 +21,14 @@ def record_step(payload: dict[str, Any], step: str = "run") -> None:
     if not path:
         return
     line = json.dumps(
-        {"job": current_job_id(), "attempt": current_attempt(), "step": step, "pid": os.getpid()}
+        {
+            "job": current_job_id(),
+            "attempt": current_attempt(),
+            "token": current_token(),
+            "step": step,
+            "pid": os.getpid(),
+            "t": round(time.time(), 3),
+        }
     )
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:

@@ -6,6 +6,14 @@
 -- Returns: {now_ms, then per job: id, token, attempt, ver, type, payload, timeout, queue,
 --           created_ms}
 local now = now_ms()
+-- Fencing tokens must never repeat, also after Redis lost its data (the counter goes
+-- with it): restarted at 1, a job re-dispatched from the database could be claimed
+-- with the very token its pre-loss attempt still holds, and that worker's late ack
+-- would be accepted (found by tests/chaos/test_state_machine.py). A missing counter
+-- restarts from Redis's clock in microseconds, above every token handed out before.
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  redis.call('SET', KEYS[4], string.format('%.0f', now * 1000))
+end
 local max, worker, visibility = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local out, got = { now }, 0
 for q = 4, #ARGV do

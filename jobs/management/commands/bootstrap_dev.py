@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from jobs import conf
 
 # Only ever used with DEBUG on, and printed so the developer can log in.
-DEV_PASSWORD = "queuey-dev"  # noqa: S105
+DEV_PASSWORD = "queuey-dev"  # noqa: S105  # DEBUG-only dev login, printed on purpose  # nosec B105
 
 
 class Command(BaseCommand):
