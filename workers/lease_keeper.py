@@ -67,28 +67,18 @@ class LeaseKeeper:
 
     def renew(self) -> None:
         live = [rj for rj in self.running.snapshot() if not rj.lease_lost]
-        # The renew script answers with job ids, so one call must not carry two attempts
-        # of the same job (an old, superseded attempt still running next to its re-claim):
-        # the old one's "lost" would mark the new one lost too. Such pairs go in separate
-        # calls (rare: only after a lost lease or a Redis wipe).
-        batches: list[list] = []
-        for rj in live:
-            batch = next((b for b in batches if all(o.job.id != rj.job.id for o in b)), None)
-            if batch is None:
-                batches.append(batch := [])
-            batch.append(rj)
-        for batch in batches:
-            lost = set(
-                self.broker.renew([(rj.job.id, rj.job.token) for rj in batch], self.visibility_ms)
-            )
-            for rj in batch:
-                if rj.job.id in lost:
-                    rj.lease_lost = True
-                    logger.warning(
-                        "queuey.lease_lost job=%s attempt=%d: its result will be refused",
-                        rj.job.id,
-                        rj.job.attempt,
-                    )
+        lost = self.broker.renew([(rj.job.id, rj.job.token) for rj in live], self.visibility_ms)
+        for index in lost:
+            rj = live[index]
+            rj.lease_lost = True
+            # A finished attempt loses its lease the moment Redis takes its outcome, which
+            # may race this renewal: only a running handler's loss is news.
+            if not rj.finalized:
+                logger.warning(
+                    "queuey.lease_lost job=%s attempt=%d: its result will be refused",
+                    rj.job.id,
+                    rj.job.attempt,
+                )
         self.last_renewal = time.monotonic()
 
     def enforce_timeouts(self, now: float) -> None:

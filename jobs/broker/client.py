@@ -98,15 +98,15 @@ class Broker:
         """Block until a job is enqueued (a wake-up token) or the timeout passes."""
         return self.redis.blpop([self.keys.notify], timeout=max(timeout, 0.01)) is not None
 
-    def renew(self, leases: list[tuple[str, str]], visibility_ms: int) -> list[str]:
-        """Extend the given (id, token) leases; returns the ids whose lease is lost."""
+    def renew(self, leases: list[tuple[str, str]], visibility_ms: int) -> list[int]:
+        """Extend the given (id, token) leases; returns the indexes of the lost ones."""
         if not leases:
             return []
         k = self.keys
         args: list[object] = [visibility_ms]
         for job_id, token in leases:
             args += [job_id, token]
-        return list(self._run("renew", [k.job_prefix, k.leases], args))
+        return [int(p) - 1 for p in self._run("renew", [k.job_prefix, k.leases], args)]
 
     def finish(self, outcomes: list[Outcome]) -> list[Finished]:
         if not outcomes:
