@@ -86,13 +86,19 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return Response(error_body("internal_error", "internal error; it has been logged"), 500)
 
 
-def _domain_error(exc: QueueyError) -> Response:
+def domain_error(exc: QueueyError) -> tuple[int, dict]:
+    """The HTTP status and error body of a service error (also used per batch item)."""
     extra = {"job_id": exc.job_id} if isinstance(exc, DedupeConflict) else {}
-    headers = {"Retry-After": str(conf.get("API_RETRY_AFTER"))} if isinstance(
-        exc, StoreUnavailable
-    ) else None
     body = error_body(exc.code, exc.message, exc.field, **extra)
-    return Response(body, status=_DOMAIN_STATUS.get(type(exc), 400), headers=headers)
+    return _DOMAIN_STATUS.get(type(exc), 400), body
+
+
+def _domain_error(exc: QueueyError) -> Response:
+    status, body = domain_error(exc)
+    headers = None
+    if isinstance(exc, StoreUnavailable):
+        headers = {"Retry-After": str(conf.get("API_RETRY_AFTER"))}
+    return Response(body, status=status, headers=headers)
 
 
 def _drf_error(exc: drf.APIException) -> Response:
@@ -137,4 +143,5 @@ def first_error(detail: Any, path: str = "") -> tuple[str | None, str]:
 @csrf_exempt
 def unknown_url(request, *args: Any, **kwargs: Any) -> JsonResponse:
     """The last /v1 route: an unknown URL answers in the API's error shape."""
-    return JsonResponse(error_body("not_found", "no such API endpoint"), status=404)
+    body = error_body("not_found", "no such API endpoint")
+    return JsonResponse(body, status=404, json_dumps_params={"separators": (",", ":")})

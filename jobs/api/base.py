@@ -1,0 +1,69 @@
+"""What every /v1 view shares: key auth, scopes, throttling, strict JSON, one error shape.
+
+The project's REST_FRAMEWORK defaults stay empty on purpose (the dashboard uses Django
+sessions); the API sets everything here, explicitly, on its own views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from jobs.api.auth import ApiKeyAuthentication, HasScope
+from jobs.api.errors import exception_handler
+from jobs.api.parsers import StrictJSONParser, check_body_size
+from jobs.api.throttling import KeyRateThrottle
+
+
+class AsciiJSONRenderer(JSONRenderer):
+    # Escaped output can always be encoded: a stored string holding a lone surrogate
+    # (worker error text, say) would otherwise fail to encode and turn a 200 into a 500.
+    ensure_ascii = True
+
+
+class ErrorShapeMixin:
+    """Our exception handler, and errors rendered as JSON even by YAML or HTML views."""
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    def handle_exception(self, exc: Exception):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = AsciiJSONRenderer()
+        self.request.accepted_media_type = AsciiJSONRenderer.media_type
+        return response
+
+
+class ApiView(ErrorShapeMixin, APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasScope]
+    throttle_classes = [KeyRateThrottle]
+    parser_classes = [StrictJSONParser]
+    renderer_classes = [AsciiJSONRenderer]
+    # No OPTIONS (no CORS, no metadata): it answers 405 like any method a view lacks.
+    http_method_names = ["get", "post", "head"]
+    scopes: dict[str, str] = {}  # HTTP method -> READ / SUBMIT / ADMIN (jobs.api.auth)
+
+    def initial(self, request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authenticate, authorize, throttle
+        check_body_size(request)  # before anything reads the body
+
+
+def query_params(request) -> dict[str, str]:
+    """The query string as a plain dict. A parameter given twice is refused: which of the
+    values would count is a guess ("?limit=x&limit=2"), and a guess hides a client bug.
+    A plain dict also makes "?type=" an empty (refused) filter rather than no filter."""
+    for name, values in request.query_params.lists():
+        if len(values) > 1:
+            raise ValidationError({name[:100]: ["give this parameter once"]})
+    return request.query_params.dict()
+
+
+def validated(serializer_class: type[Serializer], data: Any) -> Serializer:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer

@@ -1,0 +1,232 @@
+"""Input and output serializers, one pair per endpoint.
+
+Inputs check shape and type (and document bounds for the schema); the service checks the
+meaning (known type, storable payload, printable dedupe key) and stays the authority.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from rest_framework import serializers
+
+from jobs import conf
+from jobs.api.fields import (
+    AwareDateTimeField,
+    JobTypeField,
+    JSONObjectField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictNumberField,
+)
+from jobs.models import Attempt, Job
+from jobs.selectors import MAX_PAGE
+from jobs.states import JobStatus
+from jobs.submission import (
+    MAX_ATTEMPTS_BOUND,
+    MAX_DEDUPE_KEY_LENGTH,
+    MAX_DELAY_SECONDS,
+    MAX_TIMEOUT_SECONDS,
+    JobRequest,
+)
+from jobs.timeutil import from_ms
+
+_QUEUE_ERRORS = {"invalid_choice": f"unknown queue; valid queues: {', '.join(conf.QUEUES)}"}
+_STATUS_ERRORS = {"invalid_choice": f"unknown status; valid: {', '.join(JobStatus.values)}"}
+
+
+def _optional(**kwargs: Any) -> dict[str, Any]:
+    return {"required": False, "allow_null": True, **kwargs}
+
+
+class StrictInput(serializers.Serializer):
+    """Refuses fields and query parameters it does not know: a typo ("max_attempt",
+    "?stauts=dead") must not pass silently."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0][:100]: ["unknown field"]})
+        return super().to_internal_value(data)
+
+
+# --- POST /v1/jobs, POST /v1/jobs/batch ------------------------------------------------
+class JobSubmitIn(StrictInput):
+    """One job to submit."""
+
+    type = JobTypeField(max_length=128, help_text="A registered job type.")
+    payload = JSONObjectField(help_text="The handler's input: a JSON object.")
+    queue = serializers.ChoiceField(
+        choices=conf.QUEUES, error_messages=_QUEUE_ERRORS,
+        help_text="Priority queue; the job type's default when left out.", **_optional(),
+    )
+    max_attempts = StrictIntegerField(min_value=1, max_value=MAX_ATTEMPTS_BOUND, **_optional())
+    timeout_seconds = StrictNumberField(min_value=0.1, max_value=MAX_TIMEOUT_SECONDS,
+                                        **_optional())
+    run_at = AwareDateTimeField(help_text="Run at (ISO 8601 with offset); or delay_seconds.",
+                                **_optional())
+    delay_seconds = StrictNumberField(min_value=0, max_value=MAX_DELAY_SECONDS, **_optional())
+    dedupe_key = StrictCharField(
+        min_length=1, max_length=MAX_DEDUPE_KEY_LENGTH, **_optional(),
+        help_text="Idempotency key: a resubmit within the window returns the first job.",
+    )
+
+    def to_job_request(self) -> JobRequest:
+        return job_request(self.validated_data)
+
+
+def job_request(data: dict) -> JobRequest:
+    return JobRequest(**{f.name: data.get(f.name) for f in dataclasses.fields(JobRequest)})
+
+
+class JobSubmitOut(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    created = serializers.BooleanField(help_text="false on a dedupe hit (status 200)")
+
+
+class JobBatchIn(StrictInput):
+    """A batch that breaks the schema (a missing field, a wrong type, an unknown job type)
+    is refused whole, naming the item (jobs[3].type); items the service refuses (payload
+    rules, dedupe conflicts) fail alone, in the item's result."""
+
+    jobs = serializers.ListField(child=JobSubmitIn(), allow_empty=False,
+                                 help_text="1 to QUEUEY_API_BATCH_MAX (default 1000) jobs.")
+
+    def validate_jobs(self, jobs: list) -> list:
+        limit = conf.get("API_BATCH_MAX")
+        if len(jobs) > limit:
+            raise serializers.ValidationError(f"at most {limit} jobs per batch")
+        return jobs
+
+
+class ErrorDetailOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+    job_id = serializers.UUIDField(required=False, help_text="dedupe_conflict: the owner")
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetailOut()
+
+
+class BatchItemOut(serializers.Serializer):
+    job_id = serializers.UUIDField(allow_null=True)
+    created = serializers.BooleanField()
+    status = serializers.IntegerField(help_text="201 created, 200 dedupe hit, 4xx refused")
+    error = ErrorDetailOut(allow_null=True)
+
+
+class JobBatchOut(serializers.Serializer):
+    results = BatchItemOut(many=True, help_text="One per submitted job, in order.")
+
+
+# --- GET /v1/jobs/{id}, GET /v1/jobs ---------------------------------------------------
+class AttemptOut(serializers.ModelSerializer):
+    class Meta:
+        model = Attempt
+        fields = ["number", "worker_id", "outcome", "error", "started_at", "finished_at"]
+
+
+class JobSummaryOut(serializers.ModelSerializer):
+    attempt_count = serializers.IntegerField(source="attempts")
+
+    class Meta:
+        model = Job
+        fields = ["id", "type", "queue", "status", "error", "attempt_count", "max_attempts",
+                  "dedupe_key", "created_at", "scheduled_at", "started_at", "finished_at"]
+
+
+class JobOut(JobSummaryOut):
+    attempts = AttemptOut(source="attempt_records", many=True)
+
+    class Meta(JobSummaryOut.Meta):
+        fields = [*JobSummaryOut.Meta.fields, "payload", "result", "timeout_seconds",
+                  "updated_at", "attempts"]
+
+
+class JobListQuery(StrictInput):
+    status = serializers.ChoiceField(choices=JobStatus.choices, required=False,
+                                     error_messages=_STATUS_ERRORS)
+    type = StrictCharField(max_length=128, required=False)
+    queue = serializers.ChoiceField(choices=conf.QUEUES, required=False,
+                                    error_messages=_QUEUE_ERRORS)
+    dedupe_key = StrictCharField(max_length=MAX_DEDUPE_KEY_LENGTH, required=False)
+    cursor = StrictCharField(max_length=64, required=False,
+                             help_text="next_cursor of the previous page")
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=50)
+
+
+class JobListOut(serializers.Serializer):
+    jobs = JobSummaryOut(many=True, help_text="Newest first.")
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+# --- queues, workers, DLQ --------------------------------------------------------------
+class QueueAgesOut(serializers.Serializer):
+    high = serializers.FloatField(allow_null=True)
+    default = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+
+
+class QueueMetricsOut(serializers.Serializer):
+    high = serializers.IntegerField()
+    default = serializers.IntegerField()
+    low = serializers.IntegerField()
+    scheduled = serializers.IntegerField()
+    running = serializers.IntegerField(help_text="leased by a worker")
+    dlq = serializers.IntegerField()
+    oldest_age_seconds = QueueAgesOut(help_text="Age of each queue's oldest waiting job.")
+
+
+class ReplayQuery(StrictInput):
+    limit = serializers.IntegerField(min_value=1, max_value=10_000, default=100)
+
+
+class ReplayOut(serializers.Serializer):
+    replayed = serializers.IntegerField()
+
+
+class WorkerJobOut(serializers.Serializer):
+    job_id = serializers.CharField()
+    type = serializers.CharField()
+    attempt = serializers.IntegerField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class WorkerOut(serializers.Serializer):
+    id = serializers.CharField()
+    host = serializers.CharField(allow_null=True)
+    pid = serializers.IntegerField(allow_null=True)
+    queues = serializers.ListField(child=serializers.CharField())
+    concurrency = serializers.IntegerField(allow_null=True)
+    busy = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    last_heartbeat_at = serializers.DateTimeField()
+    current_jobs = WorkerJobOut(many=True)
+
+
+class WorkersOut(serializers.Serializer):
+    workers = WorkerOut(many=True)
+
+
+def worker_from_heartbeat(info: dict) -> dict:
+    """A worker's heartbeat record (millisecond clocks) in the API's terms."""
+    jobs = info.get("current_jobs") or []
+    return {
+        "id": info["id"],
+        "host": info.get("host"),
+        "pid": info.get("pid"),
+        "queues": info.get("queues") or [],
+        "concurrency": info.get("concurrency"),
+        "busy": info.get("busy", len(jobs)),
+        "started_at": from_ms(info.get("started_ms")),
+        "last_heartbeat_at": from_ms(info["last_heartbeat_ms"]),
+        "current_jobs": [
+            {"job_id": j.get("id"), "type": j.get("type"), "attempt": j.get("attempt"),
+             "started_at": from_ms(j.get("started_ms"))}
+            for j in jobs
+        ],
+    }
