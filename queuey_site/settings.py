@@ -78,6 +78,8 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh checkout has no var/ yet; SQLite cannot create the file's folder.
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _sqlite_synchronous = env.str("QUEUEY_SQLITE_SYNCHRONOUS", default="NORMAL").upper()
     if _sqlite_synchronous not in {"NORMAL", "FULL", "EXTRA"}:
         raise environ.ImproperlyConfigured("QUEUEY_SQLITE_SYNCHRONOUS: NORMAL, FULL or EXTRA")
