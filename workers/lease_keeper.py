@@ -72,13 +72,13 @@ class LeaseKeeper:
             rj = live[index]
             rj.lease_lost = True
             # A finished attempt loses its lease the moment Redis takes its outcome, which
-            # may race this renewal: only a running handler's loss is news.
-            if not rj.finalized:
-                logger.warning(
-                    "queuey.lease_lost job=%s attempt=%d: its result will be refused",
-                    rj.job.id,
-                    rj.job.attempt,
-                )
+            # may race this renewal: only a running handler's loss is worth a warning.
+            logger.log(
+                logging.INFO if rj.finalized else logging.WARNING,
+                "queuey.lease_lost job=%s attempt=%d: its result will be refused",
+                rj.job.id,
+                rj.job.attempt,
+            )
         self.last_renewal = time.monotonic()
 
     def enforce_timeouts(self, now: float) -> None:

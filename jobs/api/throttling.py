@@ -1,10 +1,10 @@
 """Per-key (and, for the public schema and docs, per-client-address) request rates.
 
-A fixed-window counter in the django-redis cache: one atomic INCR per request, shared by
+A fixed-window counter in Redis: one INCR (+ EXPIRE) round trip per request, shared by
 every API process. DRF's SimpleRateThrottle keeps a list of timestamps per client and
 rewrites it on every request, which does not scale to thousands of requests a minute.
-If Redis is unreachable the cache returns None and the request goes through: losing
-throttling for a while is better than refusing jobs the database could accept.
+If Redis is unreachable the request goes through: losing throttling for a while is
+better than refusing jobs the database could accept.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.cache import cache
+import redis
 from rest_framework.throttling import BaseThrottle
 
 from jobs import conf
 from jobs.api.auth import KeyUser
+from jobs.broker.client import Broker
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -44,13 +45,11 @@ class _WindowThrottle(BaseThrottle):
         limit, period = parse_rate(conf.get(self.setting))
         now = time.time()
         window = int(now // period)
-        key = f"throttle:{self.scope}:{ident}:{window}"
         try:
-            cache.add(key, 0, timeout=period + 1)
-            count = cache.incr(key)
-        except ValueError:  # the window expired between add and incr: a fresh window
+            count = Broker().count_in_window(self.scope, ident, window, period)
+        except redis.RedisError:
             return True
-        if count is None or count <= limit:
+        if count <= limit:
             return True
         self._wait = period - (now % period)
         return False

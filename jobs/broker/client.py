@@ -247,6 +247,14 @@ class Broker:
         names = [*conf.QUEUES, "scheduled", "leases", "dlq"]
         return [n for n, hit in zip(names, found, strict=True) if hit is not None]
 
+    # --- rate limits --------------------------------------------------------------------
+    def count_in_window(self, scope: str, ident: str, window: int, period: int) -> int:
+        """Count one more request in a fixed window; one round trip."""
+        key = self.keys.rate_window(scope, ident, window)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(key).expire(key, period + 1, nx=True)
+        return int(pipe.execute()[0])
+
     # --- workers ----------------------------------------------------------------------
     def heartbeat(self, worker_id: str, info: dict, ttl_ms: int) -> int:
         k = self.keys

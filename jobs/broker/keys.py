@@ -67,5 +67,8 @@ class Keys:
     def worker(self, worker_id: str) -> str:
         return f"{self.base}:worker:{worker_id}"
 
+    def rate_window(self, scope: str, ident: str, window: int) -> str:
+        return f"{self.base}:rate:{scope}:{ident}:{window}"
+
     def lock(self, name: str) -> str:
         return f"{self.base}:lock:{name}"

@@ -47,7 +47,12 @@ class Chaos:
 
         self.tmp = tmp_path
         tmp_path.mkdir(parents=True, exist_ok=True)
-        self.redis = RedisServer(appendonly=True, extra=redis_extra).start()
+        # appendfsync always: a SIGKILLed Redis then forgets nothing it acknowledged. With
+        # the default everysec a crash may forget the last second of claims, and those
+        # jobs run a second time with the same attempt number (see README, Redis).
+        self.redis = RedisServer(
+            appendonly=True, extra=["--appendfsync", "always", *(redis_extra or [])]
+        ).start()
         settings.REDIS_URL = self.redis.url
         reset_redis()
         self.prefix = settings.QUEUEY_KEY_PREFIX
