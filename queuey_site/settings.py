@@ -202,6 +202,9 @@ QUEUEY_MAX_JSON_DEPTH = env.int("QUEUEY_MAX_JSON_DEPTH", default=64)
 QUEUEY_SHUTDOWN_GRACE = env.float("QUEUEY_SHUTDOWN_GRACE", default=25.0)
 QUEUEY_WATCHDOG_INTERVAL = env.float("QUEUEY_WATCHDOG_INTERVAL", default=1.0)
 QUEUEY_RECONCILE_INTERVAL = env.float("QUEUEY_RECONCILE_INTERVAL", default=15.0)
+# How long Redis keeps a finished job's tombstone (its state), so a late, retried enqueue
+# of that job does nothing.
+QUEUEY_TOMBSTONE_SECONDS = env.float("QUEUEY_TOMBSTONE_SECONDS", default=60.0)
 QUEUEY_OUTBOX_GRACE = env.float("QUEUEY_OUTBOX_GRACE", default=10.0)
 QUEUEY_HEARTBEAT_INTERVAL = env.float("QUEUEY_HEARTBEAT_INTERVAL", default=5.0)
 QUEUEY_WORKER_CONCURRENCY = env.int("QUEUEY_WORKER_CONCURRENCY", default=16)

@@ -7,3 +7,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
 ]
+
+# Errors raised outside any view (a Host not in ALLOWED_HOSTS, a middleware failing) get
+# the API's JSON error shape under /v1 and Django's own pages elsewhere.
+handler400 = "jobs.api.django_errors.bad_request"
+handler403 = "jobs.api.django_errors.permission_denied"
+handler404 = "jobs.api.django_errors.page_not_found"
+handler500 = "jobs.api.django_errors.server_error"

@@ -37,8 +37,9 @@ Every error, whatever its status, has one shape:
 429 and 503 carry `Retry-After`.
 """
 
-# Statuses any authenticated call can answer besides its own.
-COMMON_ERRORS = (401, 406, 429, 500, 503)
+# Statuses any authenticated call can answer besides its own (400: a malformed
+# Content-Length or a Host this server does not serve, refused before the view).
+COMMON_ERRORS = (400, 401, 406, 429, 500, 503)
 # And any call with a JSON body.
 BODY_ERRORS = (400, 413, 415)
 
@@ -86,7 +87,10 @@ class SchemaView(ErrorShapeMixin, SpectacularAPIView):
     throttle_classes = [AddressRateThrottle]
     # JSON first (curl and test clients get JSON); ?format=yaml or Accept picks YAML.
     renderer_classes = [
-        OpenApiJsonRenderer2, OpenApiJsonRenderer, OpenApiYamlRenderer, OpenApiYamlRenderer2
+        OpenApiJsonRenderer2,
+        OpenApiJsonRenderer,
+        OpenApiYamlRenderer,
+        OpenApiYamlRenderer2,
     ]
     custom_settings = _SCHEMA_SETTINGS
 

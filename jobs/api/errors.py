@@ -110,8 +110,9 @@ def _drf_error(exc: drf.APIException) -> Response:
     if isinstance(exc, drf.ValidationError):
         field, message = first_error(exc.detail)
         return Response(error_body("invalid", message, field), 400, headers=headers)
-    code, field = next(((c, f) for cls, c, f in _DRF_ERRORS if isinstance(exc, cls)),
-                       ("error", None))
+    code, field = next(
+        ((c, f) for cls, c, f in _DRF_ERRORS if isinstance(exc, cls)), ("error", None)
+    )
     message = BAD_KEY_MESSAGE if code == "unauthenticated" else str(exc.detail)
     return Response(error_body(code, message, field), exc.status_code, headers=headers)
 

@@ -59,17 +59,21 @@ class JobSubmitIn(StrictInput):
     type = JobTypeField(max_length=128, help_text="A registered job type.")
     payload = JSONObjectField(help_text="The handler's input: a JSON object.")
     queue = serializers.ChoiceField(
-        choices=conf.QUEUES, error_messages=_QUEUE_ERRORS,
-        help_text="Priority queue; the job type's default when left out.", **_optional(),
+        choices=conf.QUEUES,
+        error_messages=_QUEUE_ERRORS,
+        help_text="Priority queue; the job type's default when left out.",
+        **_optional(),
     )
     max_attempts = StrictIntegerField(min_value=1, max_value=MAX_ATTEMPTS_BOUND, **_optional())
-    timeout_seconds = StrictNumberField(min_value=0.1, max_value=MAX_TIMEOUT_SECONDS,
-                                        **_optional())
-    run_at = AwareDateTimeField(help_text="Run at (ISO 8601 with offset); or delay_seconds.",
-                                **_optional())
+    timeout_seconds = StrictNumberField(min_value=0.1, max_value=MAX_TIMEOUT_SECONDS, **_optional())
+    run_at = AwareDateTimeField(
+        help_text="Run at (ISO 8601 with offset); or delay_seconds.", **_optional()
+    )
     delay_seconds = StrictNumberField(min_value=0, max_value=MAX_DELAY_SECONDS, **_optional())
     dedupe_key = StrictCharField(
-        min_length=1, max_length=MAX_DEDUPE_KEY_LENGTH, **_optional(),
+        min_length=1,
+        max_length=MAX_DEDUPE_KEY_LENGTH,
+        **_optional(),
         help_text="Idempotency key: a resubmit within the window returns the first job.",
     )
 
@@ -91,8 +95,11 @@ class JobBatchIn(StrictInput):
     is refused whole, naming the item (jobs[3].type); items the service refuses (payload
     rules, dedupe conflicts) fail alone, in the item's result."""
 
-    jobs = serializers.ListField(child=JobSubmitIn(), allow_empty=False,
-                                 help_text="1 to QUEUEY_API_BATCH_MAX (default 1000) jobs.")
+    jobs = serializers.ListField(
+        child=JobSubmitIn(),
+        allow_empty=False,
+        help_text="1 to QUEUEY_API_BATCH_MAX (default 1000) jobs.",
+    )
 
     def validate_jobs(self, jobs: list) -> list:
         limit = conf.get("API_BATCH_MAX")
@@ -135,27 +142,48 @@ class JobSummaryOut(serializers.ModelSerializer):
 
     class Meta:
         model = Job
-        fields = ["id", "type", "queue", "status", "error", "attempt_count", "max_attempts",
-                  "dedupe_key", "created_at", "scheduled_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "type",
+            "queue",
+            "status",
+            "error",
+            "attempt_count",
+            "max_attempts",
+            "dedupe_key",
+            "created_at",
+            "scheduled_at",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class JobOut(JobSummaryOut):
     attempts = AttemptOut(source="attempt_records", many=True)
 
     class Meta(JobSummaryOut.Meta):
-        fields = [*JobSummaryOut.Meta.fields, "payload", "result", "timeout_seconds",
-                  "updated_at", "attempts"]
+        fields = [
+            *JobSummaryOut.Meta.fields,
+            "payload",
+            "result",
+            "timeout_seconds",
+            "updated_at",
+            "attempts",
+        ]
 
 
 class JobListQuery(StrictInput):
-    status = serializers.ChoiceField(choices=JobStatus.choices, required=False,
-                                     error_messages=_STATUS_ERRORS)
+    status = serializers.ChoiceField(
+        choices=JobStatus.choices, required=False, error_messages=_STATUS_ERRORS
+    )
     type = StrictCharField(max_length=128, required=False)
-    queue = serializers.ChoiceField(choices=conf.QUEUES, required=False,
-                                    error_messages=_QUEUE_ERRORS)
+    queue = serializers.ChoiceField(
+        choices=conf.QUEUES, required=False, error_messages=_QUEUE_ERRORS
+    )
     dedupe_key = StrictCharField(max_length=MAX_DEDUPE_KEY_LENGTH, required=False)
-    cursor = StrictCharField(max_length=64, required=False,
-                             help_text="next_cursor of the previous page")
+    cursor = StrictCharField(
+        max_length=64, required=False, help_text="next_cursor of the previous page"
+    )
     limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=50)
 
 
@@ -225,8 +253,12 @@ def worker_from_heartbeat(info: dict) -> dict:
         "started_at": from_ms(info.get("started_ms")),
         "last_heartbeat_at": from_ms(info["last_heartbeat_ms"]),
         "current_jobs": [
-            {"job_id": j.get("id"), "type": j.get("type"), "attempt": j.get("attempt"),
-             "started_at": from_ms(j.get("started_ms"))}
+            {
+                "job_id": j.get("id"),
+                "type": j.get("type"),
+                "attempt": j.get("attempt"),
+                "started_at": from_ms(j.get("started_ms")),
+            }
             for j in jobs
         ],
     }

@@ -22,9 +22,10 @@ class JobsView(ApiView):
     scopes = {"GET": READ, "POST": SUBMIT}
 
     @extend_schema(
-        operation_id="submit_job", tags=["jobs"], request=s.JobSubmitIn,
-        responses=responses({201: s.JobSubmitOut, 200: s.JobSubmitOut}, 403, 409,
-                            *BODY_ERRORS),
+        operation_id="submit_job",
+        tags=["jobs"],
+        request=s.JobSubmitIn,
+        responses=responses({201: s.JobSubmitOut, 200: s.JobSubmitOut}, 403, 409, *BODY_ERRORS),
         description="201 with a new job's id; 200 with the first job's id on a dedupe hit; "
         "409 when the dedupe_key belongs to a job with another type or payload.",
     )
@@ -32,11 +33,18 @@ class JobsView(ApiView):
         form = validated(s.JobSubmitIn, request.data)
         result = services.submit_job(form.to_job_request())
         location = reverse("api_v1:job", kwargs={"job_id": result.job_id})
-        return Response(s.JobSubmitOut(result).data, status=201 if result.created else 200,
-                        headers={"Location": location})
+        return Response(
+            s.JobSubmitOut(result).data,
+            status=201 if result.created else 200,
+            headers={"Location": location},
+        )
 
-    @extend_schema(operation_id="list_jobs", tags=["jobs"], parameters=[s.JobListQuery],
-                   responses=responses({200: s.JobListOut}, 400))
+    @extend_schema(
+        operation_id="list_jobs",
+        tags=["jobs"],
+        parameters=[s.JobListQuery],
+        responses=responses({200: s.JobListOut}, 400),
+    )
     def get(self, request) -> Response:
         query = validated(s.JobListQuery, query_params(request))
         page = selectors.list_jobs(**query.validated_data)
@@ -47,7 +55,9 @@ class JobBatchView(ApiView):
     scopes = {"POST": SUBMIT}
 
     @extend_schema(
-        operation_id="submit_jobs_batch", tags=["jobs"], request=s.JobBatchIn,
+        operation_id="submit_jobs_batch",
+        tags=["jobs"],
+        request=s.JobBatchIn,
         responses=responses({200: s.JobBatchOut}, 403, *BODY_ERRORS),
         description="One result per job, in order. A batch that breaks this schema is "
         "refused whole (400 naming e.g. jobs[3].type); a job the service refuses (payload "
@@ -64,15 +74,23 @@ def _batch_result(result: BatchItemResult) -> dict:
     if result.error is not None:
         status, body = domain_error(result.error)
         return {"job_id": None, "created": False, "status": status, "error": body["error"]}
-    return {"job_id": result.job_id, "created": result.created,
-            "status": 201 if result.created else 200, "error": None}
+    return {
+        "job_id": result.job_id,
+        "created": result.created,
+        "status": 201 if result.created else 200,
+        "error": None,
+    }
 
 
 class JobDetailView(ApiView):
     scopes = {"GET": READ}
 
-    @extend_schema(operation_id="get_job", tags=["jobs"], parameters=[JOB_ID],
-                   responses=responses({200: s.JobOut}, 404))
+    @extend_schema(
+        operation_id="get_job",
+        tags=["jobs"],
+        parameters=[JOB_ID],
+        responses=responses({200: s.JobOut}, 404),
+    )
     def get(self, request, job_id: str) -> Response:
         return Response(s.JobOut(selectors.get_job(job_id=job_id)).data)
 
@@ -80,8 +98,13 @@ class JobDetailView(ApiView):
 class JobCancelView(ApiView):
     scopes = {"POST": ADMIN}
 
-    @extend_schema(operation_id="cancel_job", tags=["admin"], parameters=[JOB_ID],
-                   request=None, responses=responses({200: s.JobOut}, 403, 404, 409, 413))
+    @extend_schema(
+        operation_id="cancel_job",
+        tags=["admin"],
+        parameters=[JOB_ID],
+        request=None,
+        responses=responses({200: s.JobOut}, 403, 404, 409, 413),
+    )
     def post(self, request, job_id: str) -> Response:
         return Response(s.JobOut(services.cancel_job(job_id=job_id)).data)
 
@@ -90,7 +113,10 @@ class JobRetryView(ApiView):
     scopes = {"POST": ADMIN}
 
     @extend_schema(
-        operation_id="retry_job", tags=["admin"], parameters=[JOB_ID], request=None,
+        operation_id="retry_job",
+        tags=["admin"],
+        parameters=[JOB_ID],
+        request=None,
         responses=responses({200: s.JobOut}, 403, 404, 409, 413),
         description="Queue a dead, retrying or scheduled job now (a dead job gets a fresh "
         "attempt budget).",
@@ -102,8 +128,9 @@ class JobRetryView(ApiView):
 class QueueMetricsView(ApiView):
     scopes = {"GET": READ}
 
-    @extend_schema(operation_id="queue_metrics", tags=["queues"],
-                   responses=responses({200: s.QueueMetricsOut}))
+    @extend_schema(
+        operation_id="queue_metrics", tags=["queues"], responses=responses({200: s.QueueMetricsOut})
+    )
     def get(self, request) -> Response:
         return Response(s.QueueMetricsOut(selectors.queue_stats()).data)
 
@@ -111,8 +138,13 @@ class QueueMetricsView(ApiView):
 class ReplayDlqView(ApiView):
     scopes = {"POST": ADMIN}
 
-    @extend_schema(operation_id="replay_dlq", tags=["admin"], parameters=[s.ReplayQuery],
-                   request=None, responses=responses({200: s.ReplayOut}, 400, 403, 413))
+    @extend_schema(
+        operation_id="replay_dlq",
+        tags=["admin"],
+        parameters=[s.ReplayQuery],
+        request=None,
+        responses=responses({200: s.ReplayOut}, 400, 403, 413),
+    )
     def post(self, request) -> Response:
         query = validated(s.ReplayQuery, query_params(request))
         replayed = services.replay_dlq(limit=query.validated_data["limit"])
@@ -122,8 +154,9 @@ class ReplayDlqView(ApiView):
 class WorkersView(ApiView):
     scopes = {"GET": READ}
 
-    @extend_schema(operation_id="list_workers", tags=["queues"],
-                   responses=responses({200: s.WorkersOut}))
+    @extend_schema(
+        operation_id="list_workers", tags=["queues"], responses=responses({200: s.WorkersOut})
+    )
     def get(self, request) -> Response:
         workers = [s.worker_from_heartbeat(info) for info in selectors.list_workers()]
         return Response(s.WorkersOut({"workers": workers}).data)

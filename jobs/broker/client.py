@@ -189,13 +189,13 @@ class Broker:
         )
 
     def settle(self, settled: list[tuple[str, str, str]]) -> int:
-        """Drop (entry, job id, version to delete at or "") once the database holds them."""
+        """Drop (entry, job id, version to forget at or "") once the database holds them."""
         if not settled:
             return 0
         k = self.keys
-        args: list[object] = []
-        for entry, job_id, delete_at in settled:
-            args += [entry, job_id, delete_at]
+        args: list[object] = [int(conf.get("TOMBSTONE_SECONDS") * 1000)]
+        for entry, job_id, forget_at in settled:
+            args += [entry, job_id, forget_at]
         return int(self._run("settle", [k.job_prefix, k.outbox], args))
 
     # --- reconciliation ---------------------------------------------------------------

@@ -24,11 +24,20 @@ class Api:
     def get(self, path: str, key: str | None = None, **params: Any):
         return self.client.get(path, params, headers=_headers(key))
 
-    def post(self, path: str, body: Any = None, key: str | None = None, *,
-             raw: bytes | None = None, content_type: str = "application/json", **extra: Any):
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        key: str | None = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        **extra: Any,
+    ):
         data = raw if raw is not None else (b"" if body is None else json.dumps(body))
-        return self.client.post(path, data, content_type=content_type,
-                                headers=_headers(key), **extra)
+        return self.client.post(
+            path, data, content_type=content_type, headers=_headers(key), **extra
+        )
 
 
 def _headers(key: str | None) -> dict[str, str]:

@@ -12,12 +12,17 @@ from jobs.models import Attempt, DedupeKey, Job
 
 def written() -> tuple:
     """Everything a request could write: rows and Redis queue lengths."""
-    return (Job.objects.count(), Attempt.objects.count(), DedupeKey.objects.count(),
-            Broker().lengths())
+    return (
+        Job.objects.count(),
+        Attempt.objects.count(),
+        DedupeKey.objects.count(),
+        Broker().lengths(),
+    )
 
 
-def assert_rejected(call: Callable[[], HttpResponse], status: int, field: str | None,
-                    code: str | None = None) -> dict:
+def assert_rejected(
+    call: Callable[[], HttpResponse], status: int, field: str | None, code: str | None = None
+) -> dict:
     """Make the call; assert the status, the error shape naming `field`, and that nothing
     was written. Returns the error object for further checks."""
     before = written()

@@ -22,8 +22,12 @@ def test_cancel_cancels_a_queued_job(api, admin_key, broker):
 def test_cancelling_twice_is_a_conflict(api, admin_key):
     job = submit()
     api.post(f"/v1/jobs/{job.id}/cancel", None, admin_key)
-    assert_rejected(lambda: api.post(f"/v1/jobs/{job.id}/cancel", None, admin_key), 409,
-                    "status", "invalid_state")
+    assert_rejected(
+        lambda: api.post(f"/v1/jobs/{job.id}/cancel", None, admin_key),
+        409,
+        "status",
+        "invalid_state",
+    )
 
 
 def test_retry_queues_a_dead_job_with_a_fresh_budget(api, admin_key, broker, dead_job):
@@ -35,8 +39,12 @@ def test_retry_queues_a_dead_job_with_a_fresh_budget(api, admin_key, broker, dea
 
 def test_retrying_a_queued_job_is_a_conflict(api, admin_key):
     job = submit()
-    assert_rejected(lambda: api.post(f"/v1/jobs/{job.id}/retry", None, admin_key), 409,
-                    "status", "invalid_state")
+    assert_rejected(
+        lambda: api.post(f"/v1/jobs/{job.id}/retry", None, admin_key),
+        409,
+        "status",
+        "invalid_state",
+    )
 
 
 def test_replay_dlq_moves_dead_jobs_back(api, admin_key, broker, dead_job):
@@ -51,8 +59,12 @@ def test_replay_dlq_moves_dead_jobs_back(api, admin_key, broker, dead_job):
 @pytest.mark.parametrize("action", ["cancel", "retry"])
 def test_only_admin_keys_may_cancel_or_retry(api, request, dead_job, persona, action):
     key = request.getfixturevalue(persona)
-    assert_rejected(lambda: api.post(f"/v1/jobs/{dead_job.id}/{action}", None, key), 403,
-                    "x-api-key", "forbidden")
+    assert_rejected(
+        lambda: api.post(f"/v1/jobs/{dead_job.id}/{action}", None, key),
+        403,
+        "x-api-key",
+        "forbidden",
+    )
     assert Job.objects.get(pk=dead_job.pk).status == "dead"
 
 

@@ -48,11 +48,14 @@ def redis_down(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("method", "path"), [
-    ("post", "/v1/jobs"),
-    ("get", "/v1/jobs"),
-    ("get", "/v1/jobs/0190b7d0-0000-7000-8000-000000000000"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/v1/jobs"),
+        ("get", "/v1/jobs"),
+        ("get", "/v1/jobs/0190b7d0-0000-7000-8000-000000000000"),
+    ],
+)
 def test_database_down_answers_503_with_retry_after(api, submit_key, method, path):
     with database_down():
         call = getattr(api, method)

@@ -15,10 +15,10 @@ GOOD = {"type": "text.reverse", "payload": {"text": "hello"}}
 
 @pytest.fixture
 def post_job(api, admin_key):
-    def post(body=None, status=400, field=None, code=None, *, raw=None, path="/v1/jobs",
-             **kwargs):
-        return assert_rejected(lambda: api.post(path, body, admin_key, raw=raw, **kwargs),
-                               status, field, code)
+    def post(body=None, status=400, field=None, code=None, *, raw=None, path="/v1/jobs", **kwargs):
+        return assert_rejected(
+            lambda: api.post(path, body, admin_key, raw=raw, **kwargs), status, field, code
+        )
 
     return post
 
@@ -82,13 +82,22 @@ def test_it_rejects_an_unknown_field(post_job):
 
 
 def test_it_rejects_a_non_json_content_type(post_job):
-    post_job(raw=b"type=text.reverse", content_type="text/plain", status=415,
-             field="content-type", code="unsupported_media_type")
+    post_job(
+        raw=b"type=text.reverse",
+        content_type="text/plain",
+        status=415,
+        field="content-type",
+        code="unsupported_media_type",
+    )
 
 
 def test_it_rejects_a_form_post(post_job):
-    post_job(raw=b"type=text.reverse", content_type="application/x-www-form-urlencoded",
-             status=415, field="content-type")
+    post_job(
+        raw=b"type=text.reverse",
+        content_type="application/x-www-form-urlencoded",
+        status=415,
+        field="content-type",
+    )
 
 
 def test_it_rejects_a_body_over_the_request_limit_by_its_length(post_job, settings):
@@ -124,13 +133,15 @@ def test_it_rejects_a_payload_the_handler_refuses(post_job):
 
 def test_it_rejects_an_oversized_payload(post_job, settings):
     size = settings.QUEUEY_MAX_PAYLOAD_BYTES
-    post_job(job(payload={"text": "x" * size}), status=413, field="payload",
-             code="payload_too_large")
+    post_job(
+        job(payload={"text": "x" * size}), status=413, field="payload", code="payload_too_large"
+    )
 
 
 def test_it_rejects_a_payload_nested_past_the_limit(post_job, settings):
-    post_job(job(type="demo.noop", payload=nested(settings.QUEUEY_MAX_JSON_DEPTH + 1)),
-             field="payload")
+    post_job(
+        job(type="demo.noop", payload=nested(settings.QUEUEY_MAX_JSON_DEPTH + 1)), field="payload"
+    )
 
 
 def test_it_rejects_a_nul_character_in_the_payload(post_job):
@@ -233,29 +244,36 @@ def test_it_rejects_a_dedupe_key_that_is_a_number(post_job):
 
 def test_it_rejects_a_dedupe_key_reused_with_another_payload(post_job, api, admin_key):
     first = api.post("/v1/jobs", job(dedupe_key="k1"), admin_key).json()["job_id"]
-    error = post_job(job(dedupe_key="k1", payload={"text": "other"}), status=409,
-                     field="dedupe_key", code="dedupe_conflict")
+    error = post_job(
+        job(dedupe_key="k1", payload={"text": "other"}),
+        status=409,
+        field="dedupe_key",
+        code="dedupe_conflict",
+    )
     assert error["job_id"] == first
 
 
 def test_it_rejects_a_dedupe_key_reused_with_another_type(post_job, api, admin_key):
     api.post("/v1/jobs", job(dedupe_key="k2"), admin_key)
-    post_job({"type": "demo.noop", "payload": {"text": "hello"}, "dedupe_key": "k2"},
-             status=409, field="dedupe_key")
+    post_job(
+        {"type": "demo.noop", "payload": {"text": "hello"}, "dedupe_key": "k2"},
+        status=409,
+        field="dedupe_key",
+    )
 
 
 # --- keys ------------------------------------------------------------------------------
 @pytest.mark.parametrize("persona", ["missing", "unknown", "revoked"])
 def test_it_rejects_a_bad_key_with_one_answer(api, revoked_key, persona):
     key = {"missing": None, "unknown": "qy_" + "x" * 40, "revoked": revoked_key}[persona]
-    error = assert_rejected(lambda: api.post("/v1/jobs", GOOD, key), 401, "x-api-key",
-                            "unauthenticated")
+    error = assert_rejected(
+        lambda: api.post("/v1/jobs", GOOD, key), 401, "x-api-key", "unauthenticated"
+    )
     assert error["message"] == "a valid x-api-key header is required"
 
 
 def test_it_rejects_a_submit_from_a_read_key(api, read_key):
-    assert_rejected(lambda: api.post("/v1/jobs", GOOD, read_key), 403, "x-api-key",
-                    "forbidden")
+    assert_rejected(lambda: api.post("/v1/jobs", GOOD, read_key), 403, "x-api-key", "forbidden")
 
 
 # --- batch -----------------------------------------------------------------------------
@@ -277,14 +295,16 @@ def test_it_rejects_a_batch_with_an_item_that_is_not_an_object(post_job):
 
 
 def test_it_rejects_a_batch_naming_the_item_that_breaks_the_schema(post_job):
-    error = post_job({"jobs": [GOOD, GOOD, {**GOOD, "type": "nope"}]}, field="jobs[2].type",
-                     path="/v1/jobs/batch")
+    error = post_job(
+        {"jobs": [GOOD, GOOD, {**GOOD, "type": "nope"}]},
+        field="jobs[2].type",
+        path="/v1/jobs/batch",
+    )
     assert "text.reverse" in error["message"]
 
 
 def test_it_rejects_a_batch_item_with_an_unknown_field(post_job):
-    post_job({"jobs": [{**GOOD, "priority": 1}]}, field="jobs[0].priority",
-             path="/v1/jobs/batch")
+    post_job({"jobs": [{**GOOD, "priority": 1}]}, field="jobs[0].priority", path="/v1/jobs/batch")
 
 
 def test_it_rejects_a_batch_with_an_unknown_field(post_job):
@@ -364,5 +384,6 @@ def test_it_answers_404_to_an_admin_action_on_a_bad_id(api, admin_key, action):
 # --- replay ----------------------------------------------------------------------------
 @pytest.mark.parametrize("limit", ["0", "10001", "all"])
 def test_it_rejects_a_bad_replay_limit(api, admin_key, limit):
-    assert_rejected(lambda: api.post(f"/v1/replay-dlq?limit={limit}", None, admin_key), 400,
-                    "limit")
+    assert_rejected(
+        lambda: api.post(f"/v1/replay-dlq?limit={limit}", None, admin_key), 400, "limit"
+    )

@@ -26,13 +26,16 @@ def test_a_batch_answers_one_result_per_job_in_order(api, submit_key, broker):
 
 
 def test_jobs_the_service_refuses_fail_alone_and_the_rest_is_stored(api, submit_key):
-    jobs = [item("ok"), {"type": "text.reverse", "payload": {"txt": "no text"}},
-            {"type": "text.reverse", "payload": {"text": "x" * 300_000}},
-            item("x", dedupe_key="bad\nkey"), item("ok too")]
+    jobs = [
+        item("ok"),
+        {"type": "text.reverse", "payload": {"txt": "no text"}},
+        {"type": "text.reverse", "payload": {"text": "x" * 300_000}},
+        item("x", dedupe_key="bad\nkey"),
+        item("ok too"),
+    ]
     results = api.post("/v1/jobs/batch", {"jobs": jobs}, submit_key).json()["results"]
     assert [r["status"] for r in results] == [201, 400, 413, 400, 201]
-    assert [r["error"]["field"] for r in results[1:4]] == ["payload.text", "payload",
-                                                           "dedupe_key"]
+    assert [r["error"]["field"] for r in results[1:4]] == ["payload.text", "payload", "dedupe_key"]
     assert results[2]["error"]["code"] == "payload_too_large"
     assert all(r["job_id"] is None and r["created"] is False for r in results[1:4])
     assert Job.objects.count() == 2
@@ -40,8 +43,12 @@ def test_jobs_the_service_refuses_fail_alone_and_the_rest_is_stored(api, submit_
 
 def test_dedupe_works_within_a_batch_and_against_earlier_jobs(api, submit_key):
     earlier = api.post("/v1/jobs", item("a", dedupe_key="k0"), submit_key).json()["job_id"]
-    jobs = [item("a", dedupe_key="k0"), item("b", dedupe_key="k1"), item("b", dedupe_key="k1"),
-            item("other", dedupe_key="k1")]
+    jobs = [
+        item("a", dedupe_key="k0"),
+        item("b", dedupe_key="k1"),
+        item("b", dedupe_key="k1"),
+        item("other", dedupe_key="k1"),
+    ]
     results = api.post("/v1/jobs/batch", {"jobs": jobs}, submit_key).json()["results"]
     assert [r["status"] for r in results] == [200, 201, 200, 409]
     assert results[0]["job_id"] == earlier

@@ -23,8 +23,9 @@ def test_concurrent_submits_with_one_dedupe_key_create_one_job(submit_key):
     def submit_once(_: int) -> tuple[int, str]:
         try:
             start.wait(timeout=30)
-            response = Client().post("/v1/jobs", body, content_type="application/json",
-                                      headers={"x-api-key": submit_key})
+            response = Client().post(
+                "/v1/jobs", body, content_type="application/json", headers={"x-api-key": submit_key}
+            )
             return response.status_code, response.json()["job_id"]
         finally:
             connection.close()  # each thread opened its own

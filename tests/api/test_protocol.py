@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import RequestDataTooBig
 
 from jobs import selectors
+from jobs.api import django_errors
 from jobs.api.errors import exception_handler
 from tests.api.support import assert_rejected
 
@@ -32,14 +35,22 @@ def test_get_on_a_post_only_endpoint_answers_405(api, admin_key):
 
 
 def test_an_unservable_accept_header_answers_406_in_json(api, read_key):
-    assert_rejected(lambda: api.client.get("/v1/jobs", headers={
-        "x-api-key": read_key, "accept": "text/csv"}), 406, "accept", "not_acceptable")
+    assert_rejected(
+        lambda: api.client.get("/v1/jobs", headers={"x-api-key": read_key, "accept": "text/csv"}),
+        406,
+        "accept",
+        "not_acceptable",
+    )
 
 
 def test_a_body_is_refused_by_its_content_length_before_it_is_read(api, admin_key, settings):
     settings.QUEUEY_MAX_REQUEST_BYTES = 10
-    assert_rejected(lambda: api.post("/v1/jobs", {"type": "demo.noop", "payload": {}},
-                                     admin_key), 413, None, "payload_too_large")
+    assert_rejected(
+        lambda: api.post("/v1/jobs", {"type": "demo.noop", "payload": {}}, admin_key),
+        413,
+        None,
+        "payload_too_large",
+    )
 
 
 def test_django_request_data_too_big_maps_to_413():
@@ -64,8 +75,7 @@ def test_the_public_schema_is_throttled_per_address(api, settings):
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_an_unexpected_error_is_a_500_without_details(api, read_key, monkeypatch, settings,
-                                                      debug):
+def test_an_unexpected_error_is_a_500_without_details(api, read_key, monkeypatch, settings, debug):
     settings.DEBUG = debug
 
     def broken() -> dict:
@@ -74,11 +84,49 @@ def test_an_unexpected_error_is_a_500_without_details(api, read_key, monkeypatch
     monkeypatch.setattr(selectors, "queue_stats", broken)
     response = api.get("/v1/queues/metrics", read_key)
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "internal_error", "field": None,
-                                         "message": "internal error; it has been logged"}}
+    assert response.json() == {
+        "error": {
+            "code": "internal_error",
+            "field": None,
+            "message": "internal error; it has been logged",
+        }
+    }
     assert b"secret" not in response.content and b"Traceback" not in response.content
 
 
 def test_errors_stay_json_on_views_that_render_yaml_or_html(api):
     for path in ["/v1/schema", "/v1/docs"]:
         assert_rejected(lambda p=path: api.post(p, {}), 405, None, "method_not_allowed")
+
+
+def test_a_host_not_served_gets_the_error_shape_under_v1(api, read_key):
+    """Refused by Django's middleware before any view: the JSON comes from handler400."""
+    assert_rejected(
+        lambda: api.client.get("/v1/jobs", headers={"x-api-key": read_key, "host": "evil.test"}),
+        400,
+        None,
+        "bad_request",
+    )
+
+
+def test_a_host_not_served_outside_v1_keeps_django_s_page(api):
+    response = api.client.get("/dashboard/", headers={"host": "evil.test"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("handler", "status"),
+    [
+        (lambda r: django_errors.bad_request(r, Exception()), 400),
+        (lambda r: django_errors.permission_denied(r, Exception()), 403),
+        (lambda r: django_errors.page_not_found(r, Exception()), 404),
+        (django_errors.server_error, 500),
+    ],
+)
+def test_django_s_error_handlers_answer_json_under_v1_only(rf, handler, status):
+    api_response = handler(rf.get("/v1/jobs"))
+    assert api_response.status_code == status
+    assert json.loads(api_response.content)["error"]["field"] is None
+    assert handler(rf.get("/admin/")).status_code == status
+    assert handler(rf.get("/admin/"))["Content-Type"].startswith("text/html")

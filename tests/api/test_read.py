@@ -68,22 +68,40 @@ def test_queue_metrics_count_every_place_and_the_oldest_age(api, read_key, dead_
     submit(delay_seconds=60)
     body = api.get("/v1/queues/metrics", read_key).json()
     assert {k: body[k] for k in ("high", "default", "low", "scheduled", "running", "dlq")} == {
-        "high": 1, "default": 2, "low": 0, "scheduled": 1, "running": 0, "dlq": 1}
+        "high": 1,
+        "default": 2,
+        "low": 0,
+        "scheduled": 1,
+        "running": 0,
+        "dlq": 1,
+    }
     ages = body["oldest_age_seconds"]
     assert ages["low"] is None and ages["high"] >= 0 and ages["default"] >= 0
 
 
 def test_workers_show_their_current_jobs_and_last_heartbeat(api, read_key, broker):
-    info = {"host": "box", "pid": 42, "started_ms": 1_700_000_000_000, "concurrency": 4,
-            "queues": ["high", "default"], "busy": 1,
-            "current_jobs": [{"id": "j-1", "type": "demo.sleep", "attempt": 2,
-                              "started_ms": 1_700_000_001_000}]}
+    info = {
+        "host": "box",
+        "pid": 42,
+        "started_ms": 1_700_000_000_000,
+        "concurrency": 4,
+        "queues": ["high", "default"],
+        "busy": 1,
+        "current_jobs": [
+            {"id": "j-1", "type": "demo.sleep", "attempt": 2, "started_ms": 1_700_000_001_000}
+        ],
+    }
     broker.heartbeat("box:42:abc", info, ttl_ms=15_000)
     [worker] = api.get("/v1/workers", read_key).json()["workers"]
     assert (worker["id"], worker["host"], worker["pid"], worker["busy"]) == (
-        "box:42:abc", "box", 42, 1)
-    assert worker["current_jobs"] == [{"job_id": "j-1", "type": "demo.sleep", "attempt": 2,
-                                       "started_at": "2023-11-14T22:13:21Z"}]
+        "box:42:abc",
+        "box",
+        42,
+        1,
+    )
+    assert worker["current_jobs"] == [
+        {"job_id": "j-1", "type": "demo.sleep", "attempt": 2, "started_at": "2023-11-14T22:13:21Z"}
+    ]
     assert worker["last_heartbeat_at"] and worker["started_at"] == "2023-11-14T22:13:20Z"
 
 

@@ -21,10 +21,15 @@ from jobs.api.docs import SchemaView
 pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
-    ("/v1/jobs", "post"), ("/v1/jobs", "get"), ("/v1/jobs/batch", "post"),
-    ("/v1/jobs/{job_id}", "get"), ("/v1/jobs/{job_id}/cancel", "post"),
-    ("/v1/jobs/{job_id}/retry", "post"), ("/v1/queues/metrics", "get"),
-    ("/v1/replay-dlq", "post"), ("/v1/workers", "get"),
+    ("/v1/jobs", "post"),
+    ("/v1/jobs", "get"),
+    ("/v1/jobs/batch", "post"),
+    ("/v1/jobs/{job_id}", "get"),
+    ("/v1/jobs/{job_id}/cancel", "post"),
+    ("/v1/jobs/{job_id}/retry", "post"),
+    ("/v1/queues/metrics", "get"),
+    ("/v1/replay-dlq", "post"),
+    ("/v1/workers", "get"),
 }
 
 
@@ -32,13 +37,14 @@ def test_the_schema_is_openapi_3_with_every_operation_behind_the_key(api):
     schema = api.get("/v1/schema").json()
     assert schema["openapi"].startswith("3.")
     assert schema["components"]["securitySchemes"] == {
-        "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key"}}
+        "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    }
     found = {(path, method) for path, ops in schema["paths"].items() for method in ops}
     assert found == OPERATIONS
     for path, method in OPERATIONS:
         operation = schema["paths"][path][method]
         assert operation["security"] == [{"ApiKeyAuth": []}], (path, method)
-        assert {"401", "429", "500", "503"} <= set(operation["responses"]), (path, method)
+        assert {"400", "401", "429", "500", "503"} <= set(operation["responses"]), (path, method)
 
 
 def test_the_schema_lists_the_registered_job_types(api):
@@ -86,8 +92,7 @@ def keep_test_connection():
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_fuzz_no_5xx_and_responses_match_the_schema(case, admin_key, keep_test_connection):
     # A query parameter whose value is an empty list vanishes from the URL, so the server
     # never sees the "unknown parameter" schemathesis meant to send.
@@ -95,5 +100,6 @@ def test_fuzz_no_5xx_and_responses_match_the_schema(case, admin_key, keep_test_c
     # Every default check but "schema-valid data must be accepted": some rules are beyond
     # what OpenAPI can say (run_at or delay_seconds, each handler's payload fields, a
     # cursor must be one the API issued), and those answer a documented 400.
-    case.call_and_validate(headers={"x-api-key": admin_key},
-                           excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(
+        headers={"x-api-key": admin_key}, excluded_checks=[positive_data_acceptance]
+    )

@@ -23,7 +23,11 @@ def test_submit_answers_201_with_the_job_id_and_queues_it(api, submit_key, broke
     assert response["Location"] == f"/v1/jobs/{job_id}"
     job = Job.objects.get(pk=job_id)
     assert (job.type, job.payload, job.status, job.queue) == (
-        "text.reverse", {"text": "hello"}, "queued", "default")
+        "text.reverse",
+        {"text": "hello"},
+        "queued",
+        "default",
+    )
     assert broker.where_is(job_id) == ["default"]
 
 
@@ -36,8 +40,13 @@ def test_resubmitting_the_same_dedupe_key_answers_200_with_the_first_id(api, sub
 
 
 def test_submit_honours_queue_attempts_and_timeout(api, submit_key, broker):
-    body = {"type": "demo.noop", "payload": {}, "queue": "high", "max_attempts": 7,
-            "timeout_seconds": 2.5}
+    body = {
+        "type": "demo.noop",
+        "payload": {},
+        "queue": "high",
+        "max_attempts": 7,
+        "timeout_seconds": 2.5,
+    }
     job_id = api.post("/v1/jobs", body, submit_key).json()["job_id"]
     job = Job.objects.get(pk=job_id)
     assert (job.queue, job.max_attempts, job.timeout_seconds) == ("high", 7, 2.5)
@@ -45,8 +54,15 @@ def test_submit_honours_queue_attempts_and_timeout(api, submit_key, broker):
 
 
 def test_null_options_mean_the_defaults(api, submit_key):
-    body = {"type": "demo.noop", "payload": {}, "queue": None, "max_attempts": None,
-            "run_at": None, "delay_seconds": None, "dedupe_key": None}
+    body = {
+        "type": "demo.noop",
+        "payload": {},
+        "queue": None,
+        "max_attempts": None,
+        "run_at": None,
+        "delay_seconds": None,
+        "dedupe_key": None,
+    }
     assert api.post("/v1/jobs", body, submit_key).status_code == 201
 
 
@@ -58,8 +74,7 @@ def test_delay_seconds_schedules_the_job(api, submit_key, broker):
 
 
 def test_run_at_with_an_offset_schedules_the_job(api, submit_key):
-    when = (timezone.now() + timedelta(hours=1)).astimezone(
-        timezone.get_fixed_timezone(120))
+    when = (timezone.now() + timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(120))
     body = {"type": "demo.noop", "payload": {}, "run_at": when.isoformat()}
     job_id = api.post("/v1/jobs", body, submit_key).json()["job_id"]
     job = Job.objects.get(pk=job_id)

@@ -68,8 +68,21 @@ def test_ack_records_result_and_attempt(broker):
     job.refresh_from_db()
     assert (job.status, job.result, job.attempts) == ("succeeded", "olleh", 1)
     assert list(job.attempt_records.values_list("outcome", flat=True)) == ["succeeded"]
-    # Settled: Redis forgets a succeeded job once the database holds it.
-    assert broker.job_state(str(job.id)) == {} and broker.lengths().outbox == 0
+    # Settled: once the database holds it, Redis keeps only an expiring tombstone.
+    assert broker.job_state(str(job.id)) == {"state": "succeeded", "ver": "2"}
+    assert 0 < broker.redis.pttl(broker.keys.job(str(job.id))) <= 60_000
+    assert broker.lengths().outbox == 0
+
+
+def test_an_enqueue_retried_after_the_job_finished_does_nothing(broker):
+    from jobs.dispatch import dispatch_of
+
+    job = submit()
+    dispatch = dispatch_of(job)  # what a submitter whose reply was lost would resend
+    [c] = claim(broker)
+    finish_and_write(broker, [outcome(c)])
+    assert broker.enqueue([dispatch]) == 0
+    assert claim(broker) == []
 
 
 def test_stale_token_ack_is_refused(broker):
