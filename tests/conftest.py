@@ -51,3 +51,12 @@ def broker():
 @pytest.fixture
 def raw_redis(redis_server):
     return redis.Redis.from_url(redis_server.url, decode_responses=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the call phase's report on the item, so fixtures can print logs on failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report

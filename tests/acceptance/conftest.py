@@ -10,11 +10,3 @@ def stack(transactional_db, request):
     s.stop()
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         print(s.logs())
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.rep_call = report

@@ -25,14 +25,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.chaos)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.when == "call":
-        item.rep_call = report
-
-
 class Chaos:
     """One fault scenario: its stores, its processes and its bookkeeping."""
 

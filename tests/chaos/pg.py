@@ -8,11 +8,11 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from tests.support.redis_server import free_port
+from tests.support.stack import migrate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,14 +68,7 @@ class PgCluster:
 
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": self.url}
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            timeout=120,
-        )
+        migrate_database(self.url)
         return self
 
     def start(self) -> None:

@@ -4,7 +4,6 @@ of the test's own stores, real HTTP clients."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 
 from tests.chaos.pg import ROOT
 from tests.support.redis_server import free_port
-from tests.support.stack import wait_for
+from tests.support.stack import migrate_database, wait_for
 
 
 class Api:
@@ -91,14 +90,7 @@ def api_key(transactional_db):
 
 def own_sqlite(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'api-chaos.sqlite3'}"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url}
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        timeout=120,
-    )
+    migrate_database(url)
     return url
 
 

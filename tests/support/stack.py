@@ -26,6 +26,18 @@ def database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def migrate_database(url: str) -> None:
+    """Create the schema in a database of the test's own, as a deployment would."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+
+
 def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "") -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
