@@ -103,6 +103,15 @@ class Reporter:
                     self._outcomes.put(o)
                 stop.wait(_backoff(failures))
 
+    def ack_remaining(self) -> None:
+        """At shutdown, from the caller's thread: report what the ack thread left."""
+        while batch := _take(self._outcomes, timeout=0.001):
+            try:
+                self.ack(batch)
+            except redis.RedisError as exc:
+                logger.warning("queuey.ack_failed_at_exit error=%s jobs=%d", exc, len(batch))
+                return  # their leases expire and the watchdog requeues them
+
     def ack(self, outcomes: list[Outcome]) -> None:
         results = self.broker.finish(outcomes)
         entries = []

@@ -128,11 +128,14 @@ class Worker:
         self._check_redis()
         threads = [
             threading.Thread(
-                target=self.reporter.run_acks, args=(self._acks_stop,), name="acks", daemon=True
+                target=self._side_task,
+                args=(self.reporter.run_acks, self._acks_stop),
+                name="acks",
+                daemon=True,
             ),
             threading.Thread(
-                target=self.reporter.run_writes,
-                args=(self._writes_stop,),
+                target=self._side_task,
+                args=(self.reporter.run_writes, self._writes_stop),
                 name="db-writes",
                 daemon=True,
             ),
@@ -153,6 +156,14 @@ class Worker:
             warn_unless_noeviction(self.broker.redis)
         except redis.RedisError as exc:
             logger.warning("queuey.redis_unreachable_at_start error=%s", exc)
+
+    def _side_task(self, loop, stop: threading.Event) -> None:
+        try:
+            loop(stop)
+        except Exception:
+            # Outcomes would pile up unreported: stop taking jobs (shutdown reports them).
+            logger.exception("queuey.side_task_died task=%s: stopping the worker", loop.__name__)
+            self.request_stop()
 
     def _keep_leases(self) -> None:
         try:
@@ -297,6 +308,8 @@ class Worker:
         # database; only then do the renewals and heartbeats stop.
         self._acks_stop.set()
         acks.join(timeout=15)
+        # Belt and braces: a release must reach Redis even if the ack thread is gone.
+        self.reporter.ack_remaining()
         self._writes_stop.set()
         writes.join(timeout=30)
         self._keeper_stop.set()
