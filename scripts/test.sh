@@ -173,7 +173,7 @@ choose_postgres() {
 
 cleanup() {
     # A background SQLite run must not outlive an interrupted script.
-    [[ -n "${SQLITE_PID:-}" ]] && kill "$SQLITE_PID" 2>/dev/null
+    if [[ -n "${SQLITE_PID:-}" ]]; then kill "$SQLITE_PID" 2>/dev/null || true; fi
     stop_throwaway_pg
 }
 trap cleanup EXIT
