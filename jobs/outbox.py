@@ -31,10 +31,19 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
     entries = sorted(((json.loads(r), r) for r in raw_entries if r), key=_order)
     if not entries:
         return []
-    succeeded = _latest_successes([e for e, _ in entries if e["status"] == JobStatus.SUCCEEDED])
     with transaction.atomic():
+        # A job whose row was deleted meanwhile (a purge) has nothing left to update, and
+        # its attempt row would break the foreign key and with it the whole batch.
+        alive = {
+            str(pk)
+            for pk in Job.objects.filter(pk__in={e["id"] for e, _ in entries}).values_list(
+                "pk", flat=True
+            )
+        }
+        live = [e for e, _ in entries if e["id"] in alive]
+        succeeded = _latest_successes([e for e in live if e["status"] == JobStatus.SUCCEEDED])
         Attempt.objects.bulk_create(
-            [_attempt_row(e) for e, _ in entries if e.get("outcome")], ignore_conflicts=True
+            [_attempt_row(e) for e in live if e.get("outcome")], ignore_conflicts=True
         )
         # The hot path: every success in one statement.
         update_versioned(
@@ -47,7 +56,7 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
             columns=SUCCESS_COLUMNS,
             rows=[_success_row(e) for e in succeeded],
         )
-        for entry, _ in entries:
+        for entry in live:
             if entry["status"] != JobStatus.SUCCEEDED:
                 Job.objects.filter(pk=entry["id"], version__lt=entry["v"]).update(
                     **_job_fields(entry)

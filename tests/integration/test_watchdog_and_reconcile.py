@@ -85,3 +85,13 @@ def test_applying_entries_twice_or_out_of_order_changes_nothing(broker):
         (1, "failed"),
         (2, "succeeded"),
     ]
+
+
+def test_an_outcome_for_a_deleted_job_is_dropped_not_retried_forever(broker):
+    gone, kept = submit(), submit()
+    claimed = {c.id: c for c in claim(broker, max_jobs=2)}
+    entries = [r.entry for r in broker.finish([outcome(c) for c in claimed.values()])]
+    Job.objects.filter(pk=gone.pk).delete()  # e.g. a retention purge
+    assert outbox.apply_and_settle(broker, entries) == 2
+    assert Job.objects.get(pk=kept.pk).status == "succeeded"
+    assert broker.lengths().outbox == 0
