@@ -67,6 +67,7 @@ def main() -> None:
     from benchmarks import workload
 
     call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)  # no leftovers of an earlier run
     stack = BenchStack(env)
     results: dict[str, object] = {"db": args.db}
     try:
