@@ -23,7 +23,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"600/minute" -> (600, 60). Raises ValueError on a malformed setting."""
+    """ "600/minute" -> (600, 60). Raises ValueError on a malformed setting."""
     count, _, period = rate.partition("/")
     return int(count), _PERIODS[period.strip()[:1].lower()]
 

@@ -95,3 +95,50 @@ def test_an_outcome_for_a_deleted_job_is_dropped_not_retried_forever(broker):
     assert outbox.apply_and_settle(broker, entries) == 2
     assert Job.objects.get(pk=kept.pk).status == "succeeded"
     assert broker.lengths().outbox == 0
+
+
+def _running_then_finished_in_redis_only(broker):
+    """A job whose worker's success Redis accepted but the database has not seen yet."""
+    from workers.reporter import Reporter
+
+    job = submit()
+    [c] = claim(broker)
+    Reporter(broker, lambda *a: None).write([c], [])
+    [r] = broker.finish([outcome(c, detail='"first"')])
+    return job, r.entry
+
+
+def test_outcome_from_before_a_redis_data_loss_is_refused_after_the_redispatch(broker, raw_redis):
+    job, late_entry = _running_then_finished_in_redis_only(broker)
+    raw_redis.flushall()
+    assert Watchdog(broker).run_once()["redispatched"] == 1
+
+    outbox.apply([late_entry])  # the worker's write thread catches up
+
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("queued", None)
+    assert Attempt.objects.get(job=job, number=1).outcome == "lease_expired"
+    [again] = claim(broker)
+    assert again.attempt == 2
+    outbox.apply_and_settle(
+        broker, [r.entry for r in broker.finish([outcome(again, detail='"second"')])]
+    )
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("succeeded", "second")
+    outcomes = dict(Attempt.objects.filter(job=job).values_list("number", "outcome"))
+    assert outcomes == {1: "lease_expired", 2: "succeeded"}
+
+
+def test_outcome_landing_between_the_missing_check_and_the_redispatch_wins(broker, raw_redis):
+    from jobs.states import ACTIVE_STATUSES
+    from workers.reconcile import _claim_for_redispatch
+
+    job, late_entry = _running_then_finished_in_redis_only(broker)
+    raw_redis.flushall()
+    missing = broker.missing_jobs([str(job.id)])
+    outbox.apply([late_entry])  # lands after the reconciler found the job missing
+
+    assert _claim_for_redispatch(missing, set(ACTIVE_STATUSES)) == []
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("succeeded", "first")
+    assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == ["succeeded"]
