@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.broker.client import Broker
+from jobs.bulk_insert import insert_rows
 from jobs.bulk_update import update_versioned
 from jobs.models import Attempt, Job
 from jobs.states import JobStatus
@@ -42,8 +43,11 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
         }
         live = [e for e, _ in entries if e["id"] in alive]
         succeeded = _latest_successes([e for e in live if e["status"] == JobStatus.SUCCEEDED])
-        Attempt.objects.bulk_create(
-            [_attempt_row(e) for e in live if e.get("outcome")], ignore_conflicts=True
+        insert_rows(
+            Attempt,
+            ATTEMPT_COLUMNS,
+            [_attempt_row(e) for e in live if e.get("outcome")],
+            ignore_conflicts=True,
         )
         # The hot path: every success in one statement.
         update_versioned(
@@ -115,17 +119,29 @@ def _order(pair: tuple[dict[str, Any], str]) -> tuple[str, int]:
     return entry["id"], int(entry["v"])
 
 
-def _attempt_row(e: dict[str, Any]) -> Attempt:
-    return Attempt(
-        job_id=e["id"],
-        number=e.get("attempt") or 0,
-        worker_id=e.get("worker") or "",
-        outcome=e["outcome"],
-        error=e.get("error") or "",
-        traceback=e.get("tb") or "",
-        started_at=from_ms(e.get("started")),
-        finished_at=from_ms(e.get("finished")),
-    )
+ATTEMPT_COLUMNS = [
+    "job_id",
+    "number",
+    "worker_id",
+    "outcome",
+    "error",
+    "traceback",
+    "started_at",
+    "finished_at",
+]
+
+
+def _attempt_row(e: dict[str, Any]) -> list[Any]:
+    return [
+        uuid.UUID(e["id"]),
+        e.get("attempt") or 0,
+        e.get("worker") or "",
+        e["outcome"],
+        e.get("error") or "",
+        e.get("tb") or "",
+        from_ms(e.get("started")),
+        from_ms(e.get("finished")),
+    ]
 
 
 def _job_fields(e: dict[str, Any]) -> dict[str, Any]:

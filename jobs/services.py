@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from jobs import conf, metrics, outbox
 from jobs.broker.client import Broker
+from jobs.bulk_insert import insert_instances
 from jobs.dispatch import dispatch_of, try_dispatch
 from jobs.errors import (
     DedupeConflict,
@@ -73,7 +74,7 @@ def submit_job(request: JobRequest) -> SubmitResult:
         if existing:
             return SubmitResult(existing, created=False)
         with transaction.atomic():
-            prepared.job.save(force_insert=True)
+            insert_instances([prepared.job])
             existing = _take_dedupe_key(prepared)
             if existing:
                 transaction.set_rollback(True)
@@ -131,7 +132,7 @@ def _insert_batch(prepared, results, now) -> list[PreparedJob]:
             owner[p.dedupe_hash] = p
         new.append(p)
         results[i] = BatchItemResult(job_id=str(p.job.id), created=True)
-    Job.objects.bulk_create([p.job for p in new])
+    insert_instances([p.job for p in new])
     window = timedelta(seconds=conf.get("DEDUPE_WINDOW"))
     DedupeKey.objects.bulk_create(
         [

@@ -14,15 +14,17 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 
 import redis
 from django.db import DatabaseError, close_old_connections, transaction
+from django.utils import timezone
 
 from jobs import outbox
 from jobs.broker.client import Broker
 from jobs.broker.types import ClaimedJob, Outcome
-from jobs.models import Job
+from jobs.bulk_update import update_versioned
 from jobs.states import JobStatus
 from jobs.timeutil import from_ms
 from workers import faults
@@ -156,18 +158,23 @@ class Reporter:
 
     def write(self, claimed: list[ClaimedJob], entries: list[str]) -> None:
         finished = {outbox.entry_job_id(e) for e in entries}
-        marks = [j for j in claimed if j.id not in finished]
+        marks: dict[str, ClaimedJob] = {}  # one row per job (the newest claim) per UPDATE
+        for j in claimed:
+            if j.id not in finished and (j.id not in marks or j.version > marks[j.id].version):
+                marks[j.id] = j
         with transaction.atomic():
-            for j in marks:
-                Job.objects.filter(pk=j.id, version__lt=j.version).update(
-                    status=JobStatus.RUNNING,
-                    attempts=j.attempt,
-                    version=j.version,
-                    started_at=from_ms(j.claimed_ms),
-                )
+            update_versioned(
+                constants={"status": JobStatus.RUNNING, "updated_at": timezone.now()},
+                columns=["id", "version", "attempts", "started_at"],
+                rows=[_mark_row(j) for j in marks.values()],
+            )
             settled = outbox.apply(entries)
         try:
             self.broker.settle(settled)
         except redis.RedisError as exc:
             # Harmless: the watchdog re-applies (idempotently) and settles them later.
             logger.warning("queuey.settle_deferred entries=%d error=%s", len(settled), exc)
+
+
+def _mark_row(job: ClaimedJob) -> list:
+    return [uuid.UUID(job.id), job.version, job.attempt, from_ms(job.claimed_ms)]

@@ -1,0 +1,99 @@
+"""Multi-row INSERT for the hot paths (submit, batch submit, attempt rows).
+
+Django's bulk_create compiles every value of every row through the SQL compiler, which
+cost more than the database itself on the submit and outcome paths (profiled: 45% of a
+100-job batch request). Here each column's conversion is looked up once and applied
+directly, so both backends store exactly what the ORM would, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+Converter = Callable[[Any], Any]
+
+
+def insert_rows(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> int:
+    """INSERT rows (values in `columns` order); returns the number of rows inserted.
+
+    A JSON column's value is JSON text already (no parse and re-encode). With
+    `ignore_conflicts`, a row that breaks a unique constraint is skipped silently.
+    """
+    if not rows:
+        return 0
+    fields = [model._meta.get_field(c) for c in columns]
+    convert = [_converter(f) for f in fields]
+    postgres = connection.vendor == "postgresql"
+    qn = connection.ops.quote_name
+    row_sql = "(" + ", ".join(_placeholder(f, postgres) for f in fields) + ")"
+    head = "INSERT OR IGNORE INTO" if ignore_conflicts and not postgres else "INSERT INTO"
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and postgres else ""
+    cols = ", ".join(qn(f.column) for f in fields)
+    table = qn(model._meta.db_table)
+    per_statement = max(1, _max_params() // len(fields))
+    inserted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            # Identifiers come from model metadata through quote_name; values are parameters.
+            sql = f"{head} {table} ({cols}) VALUES {', '.join([row_sql] * len(chunk))}{tail}"  # nosec B608
+            params = [c(v) for row in chunk for c, v in zip(convert, row, strict=True)]
+            cursor.execute(sql, params)
+            inserted += max(cursor.rowcount, 0)
+    return inserted
+
+
+def insert_instances(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> int:
+    """INSERT unsaved model instances of one model (every concrete column)."""
+    if not objs:
+        return 0
+    model = type(objs[0])
+    # Database-generated columns (auto ids) are left to the database.
+    fields = [f for f in model._meta.concrete_fields if not f.db_returning]
+    for obj in objs:
+        for f in fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                f.pre_save(obj, add=True)
+    rows = [[_attribute(obj, f) for f in fields] for obj in objs]
+    return insert_rows(model, [f.attname for f in fields], rows, ignore_conflicts=ignore_conflicts)
+
+
+def _attribute(obj: models.Model, field: models.Field) -> Any:
+    value = getattr(obj, field.attname)
+    if isinstance(field, models.JSONField):
+        return None if value is None else json.dumps(value, cls=field.encoder)
+    return value
+
+
+def _placeholder(field: models.Field, postgres: bool) -> str:
+    # Parameters are bound client-side: JSON text and ids need their column's type.
+    return f"%s::{field.db_type(connection)}" if postgres else "%s"
+
+
+def _converter(field: models.Field) -> Converter:
+    if isinstance(field, models.JSONField):
+        return _identity  # JSON text
+    if isinstance(field, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.UUIDField | models.ForeignKey):
+        return lambda value: field.get_db_prep_value(value, connection, prepared=False)
+    return _identity
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _max_params() -> int:
+    limit = getattr(connection.features, "max_query_params", None) or 30000
+    return min(limit, 30000)
