@@ -248,11 +248,14 @@ class Broker:
         return [n for n, hit in zip(names, found, strict=True) if hit is not None]
 
     # --- rate limits --------------------------------------------------------------------
-    def count_in_window(self, scope: str, ident: str, window: int, period: int) -> int:
-        """Count one more request in a fixed window; one round trip."""
+    def count_in_window(
+        self, scope: str, ident: str, window: int, period: int, count: int = 1
+    ) -> int:
+        """Count `count` more requests in a fixed window; returns the new total. One round
+        trip."""
         key = self.keys.rate_window(scope, ident, window)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.incr(key).expire(key, period + 1, nx=True)
+        pipe.incrby(key, count).expire(key, period + 1, nx=True)
         return int(pipe.execute()[0])
 
     # --- workers ----------------------------------------------------------------------
