@@ -8,6 +8,7 @@ directly, so both backends store exactly what the ORM would, at a fraction of th
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,21 +59,28 @@ def insert_instances(objs: Sequence[models.Model], *, ignore_conflicts: bool = F
     if not objs:
         return 0
     model = type(objs[0])
-    # Database-generated columns (auto ids) are left to the database.
-    fields = [f for f in model._meta.concrete_fields if not f.db_returning]
+    fields, stamped, json_attnames = _columns_of(model)
     for obj in objs:
-        for f in fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                f.pre_save(obj, add=True)
-    rows = [[_attribute(obj, f) for f in fields] for obj in objs]
+        for f in stamped:
+            f.pre_save(obj, add=True)
+    rows = [[getattr(obj, f.attname) for f in fields] for obj in objs]
+    for name in json_attnames:
+        i = next(n for n, f in enumerate(fields) if f.attname == name)
+        for row in rows:
+            if row[i] is not None:
+                row[i] = json.dumps(row[i], cls=fields[i].encoder)
     return insert_rows(model, [f.attname for f in fields], rows, ignore_conflicts=ignore_conflicts)
 
 
-def _attribute(obj: models.Model, field: models.Field) -> Any:
-    value = getattr(obj, field.attname)
-    if isinstance(field, models.JSONField):
-        return None if value is None else json.dumps(value, cls=field.encoder)
-    return value
+@functools.cache
+def _columns_of(model: type[models.Model]) -> tuple[list, list, list[str]]:
+    # Database-generated columns (auto ids) are left to the database.
+    fields = [f for f in model._meta.concrete_fields if not f.db_returning]
+    stamped = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    json_attnames = [f.attname for f in fields if isinstance(f, models.JSONField)]
+    return fields, stamped, json_attnames
 
 
 def _placeholder(field: models.Field, postgres: bool) -> str:

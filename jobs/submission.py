@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.utils import timezone
 from jobs import conf
 from jobs.errors import InvalidInput
 from jobs.handlers.registry import PayloadError, get_handler, registered_types
+from jobs.ids import new_job_id
 from jobs.models import Job
 from jobs.states import JobStatus
 from jobs.validation import canonical_json, encode_limited
@@ -39,7 +41,12 @@ class PreparedJob:
     job: Job
     payload_json: str
     dedupe_hash: str | None
-    fingerprint: str
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What a dedupe hit must match (only computed when a dedupe_key is given)."""
+        canonical = canonical_json(self.job.payload)
+        return hashlib.sha256(f"{self.job.type}\n{canonical}".encode()).hexdigest()
 
 
 def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
@@ -80,7 +87,8 @@ def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
     )
     scheduled_at = _scheduled_at(request, now)
     dedupe_key = _dedupe_key(request.dedupe_key)
-    job = Job(
+    job = new_job(
+        id=new_job_id(),
         type=spec.name,
         queue=queue,
         payload=request.payload,
@@ -90,16 +98,31 @@ def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
         timeout_seconds=timeout,
         dedupe_key=dedupe_key,
         created_at=now,
+        updated_at=now,
         scheduled_at=scheduled_at,
     )
     return PreparedJob(
         job=job,
         payload_json=payload_json,
         dedupe_hash=hash_dedupe_key(dedupe_key) if dedupe_key else None,
-        fingerprint=hashlib.sha256(
-            f"{spec.name}\n{canonical_json(request.payload)}".encode()
-        ).hexdigest(),
     )
+
+
+_JOB_COLUMNS = [f.attname for f in Job._meta.concrete_fields]
+_JOB_DEFAULTS = {
+    f.attname: f.get_default()
+    for f in Job._meta.concrete_fields
+    if not (f.has_default() and callable(f.default))  # the id: a new one each time
+}
+
+
+def new_job(**values: Any) -> Job:
+    """An unsaved Job. Positional construction (as Model.from_db does) skips the
+    per-field default lookups of keyword construction: a tenth of a batch's time."""
+    unknown = set(values) - set(_JOB_COLUMNS)
+    if unknown:
+        raise TypeError(f"not Job columns: {sorted(unknown)}")
+    return Job(*[values[c] if c in values else _JOB_DEFAULTS[c] for c in _JOB_COLUMNS])
 
 
 def hash_dedupe_key(key: str) -> str:

@@ -6,6 +6,7 @@ meaning (known type, storable payload, printable dedupe key) and stays the autho
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -20,6 +21,7 @@ from jobs.api.fields import (
     StrictIntegerField,
     StrictNumberField,
 )
+from jobs.handlers.registry import get_handler
 from jobs.models import Attempt, Job
 from jobs.selectors import MAX_PAGE
 from jobs.states import JobStatus
@@ -36,13 +38,29 @@ _QUEUE_ERRORS = {"invalid_choice": f"unknown queue; valid queues: {', '.join(con
 _STATUS_ERRORS = {"invalid_choice": f"unknown status; valid: {', '.join(JobStatus.values)}"}
 
 
+TYPE_MAX_LENGTH = 128
+
+
 def _optional(**kwargs: Any) -> dict[str, Any]:
     return {"required": False, "allow_null": True, **kwargs}
+
+
+def _fresh(field: serializers.Field) -> serializers.Field:
+    if any(isinstance(v, serializers.Field) for v in field._kwargs.values()):
+        return copy.deepcopy(field)
+    return field.__class__(*field._args, **field._kwargs)
 
 
 class StrictInput(serializers.Serializer):
     """Refuses fields and query parameters it does not know: a typo ("max_attempt",
     "?stauts=dead") must not pass silently."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Fresh fields from their constructor arguments. DRF deep-copies every declared
+        field, arguments included, for every serializer instance: a fifth of a submit
+        request's time. Arguments are never mutated by these fields, so sharing them is
+        safe; a field holding another field (a list's child) is still deep-copied."""
+        return {name: _fresh(field) for name, field in self._declared_fields.items()}
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -56,7 +74,7 @@ class StrictInput(serializers.Serializer):
 class JobSubmitIn(StrictInput):
     """One job to submit."""
 
-    type = JobTypeField(max_length=128, help_text="A registered job type.")
+    type = JobTypeField(max_length=TYPE_MAX_LENGTH, help_text="A registered job type.")
     payload = JSONObjectField(help_text="The handler's input: a JSON object.")
     queue = serializers.ChoiceField(
         choices=conf.QUEUES,
@@ -77,12 +95,35 @@ class JobSubmitIn(StrictInput):
         help_text="Idempotency key: a resubmit within the window returns the first job.",
     )
 
-    def to_job_request(self) -> JobRequest:
-        return job_request(self.validated_data)
-
 
 def job_request(data: dict) -> JobRequest:
     return JobRequest(**{f.name: data.get(f.name) for f in dataclasses.fields(JobRequest)})
+
+
+def plain_job(data: Any) -> dict | None:
+    """The common shape, {"type": <registered type>, "payload": {...}} and nothing else,
+    validated inline: exactly what JobSubmitIn would return for it, for a fraction of the
+    cost (DRF runs eight fields per job; a 100-job batch spent a quarter of its time
+    here). Anything else returns None and goes through the serializer."""
+    if type(data) is not dict or len(data) != 2:
+        return None
+    kind, payload = data.get("type"), data.get("payload")
+    if (
+        type(kind) is not str
+        or not 0 < len(kind) <= TYPE_MAX_LENGTH
+        or type(payload) is not dict
+        or get_handler(kind) is None
+    ):
+        return None
+    return {"type": kind, "payload": payload}
+
+
+class JobListField(serializers.ListField):
+    def run_child_validation(self, data: list) -> list:
+        plain = [plain_job(item) for item in data]
+        if all(item is not None for item in plain):
+            return plain
+        return super().run_child_validation(data)
 
 
 class JobSubmitOut(serializers.Serializer):
@@ -95,7 +136,7 @@ class JobBatchIn(StrictInput):
     is refused whole, naming the item (jobs[3].type); items the service refuses (payload
     rules, dedupe conflicts) fail alone, in the item's result."""
 
-    jobs = serializers.ListField(
+    jobs = JobListField(
         child=JobSubmitIn(),
         allow_empty=False,
         help_text="1 to QUEUEY_API_BATCH_MAX (default 1000) jobs.",

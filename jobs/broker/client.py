@@ -18,6 +18,9 @@ from jobs.broker.types import ClaimedJob, Dispatch, Finished, Outcome
 logger = logging.getLogger("queuey.broker")
 
 STALE = "stale"
+# One Script per Lua source for the process: a Broker is cheap to create (one per request)
+# and must not hash every script again.
+_SCRIPTS: dict[str, Script] = {}
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,12 @@ class Broker:
     def __init__(self, client: redis.Redis | None = None, prefix: str | None = None) -> None:
         self.redis = client or get_redis()
         self.keys = Keys(prefix or conf.get("KEY_PREFIX"))
-        self._scripts: dict[str, Script] = {}
 
     def _run(self, name: str, keys: list[str], args: list[object]):
-        script = self._scripts.get(name)
-        if script is None:  # loaded on first use: a request uses one or two scripts
-            script = self._scripts[name] = self.redis.register_script(source(name))
-        return script(keys=keys, args=args)
+        script = _SCRIPTS.get(name)
+        if script is None:  # hashed on first use; sent to Redis once (EVALSHA after)
+            script = _SCRIPTS[name] = self.redis.register_script(source(name))
+        return script(keys=keys, args=args, client=self.redis)
 
     # --- dispatch -------------------------------------------------------------------
     def enqueue(self, jobs: list[Dispatch]) -> int:
