@@ -9,7 +9,8 @@ outcome (the 600 s soak found one job with two `succeeded` attempts). So:
    number), and a worker's outcome inserts the same row before it updates the job, so
    the two writers serialise on it: whoever comes second finds the row taken.
 2. The job rows are then read again, locked, inside the same transaction: a job whose
-   outcome landed meanwhile is finished and is left alone.
+   outcome landed meanwhile is finished and is left alone. One reconciler works at a
+   time and dispatches before it commits, so a second one finds the jobs in Redis.
 3. Every re-dispatched job's version jumps by VERSION_STEP, in the database and in the
    dispatch. Versions Redis issued before it lost its data are all older, so a late
    write from before the loss is refused by the usual version guard.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,12 +28,15 @@ from jobs.broker.client import Broker
 from jobs.dispatch import dispatch_of
 from jobs.models import Attempt, Job
 from jobs.states import ACTIVE_STATUSES, AttemptOutcome, JobStatus
+from jobs.timeutil import from_ms
 
 logger = logging.getLogger("queuey.watchdog")
 
 PAGE = 1000
 # Far more transitions than one job can go through between two database writes.
 VERSION_STEP = 1 << 20
+RECONCILER_LOCK_ID = 0x51554555  # "QUEU"
+_WAITING = {JobStatus.SCHEDULED, JobStatus.RETRYING}
 
 
 def reconcile(broker: Broker, *, include_dead: bool = False) -> int:
@@ -51,28 +55,53 @@ def reconcile(broker: Broker, *, include_dead: bool = False) -> int:
         last_id = ids[-1]
         missing = broker.missing_jobs(ids)
         if missing:
-            dispatched += broker.enqueue(_claim_for_redispatch(missing, statuses))
+            dispatched += redispatch(broker, missing, statuses)
 
 
-def _claim_for_redispatch(ids: list[str], statuses: set[str]) -> list:
-    """Take the jobs back from whoever held them; returns their dispatches."""
+def redispatch(broker: Broker, ids: list[str], statuses: set[str]) -> int:
+    """Take the jobs back from whoever held them and dispatch them again; returns how
+    many were dispatched (0 when another reconciler is at it: it is retried next pass)."""
     with transaction.atomic():
+        if not _reconciler_lock():
+            return 0
+        # Under the lock: another reconciler may have dispatched them meanwhile.
+        ids = broker.missing_jobs(ids)
         running = Job.objects.filter(pk__in=ids, status=JobStatus.RUNNING, attempts__gt=0)
         _record_lost_leases(list(running.only("id", "attempts", "started_at")))
         rows = list(Job.objects.select_for_update().filter(pk__in=ids, status__in=statuses))
         if not rows:
-            return []
+            return 0
         lost = _lost_attempts(rows)
-        requeued = [j for j in rows if j.status == JobStatus.RUNNING and (j.pk, j.attempts) in lost]
+        now = from_ms(broker.now_ms())  # Redis's clock decides what is due
+        requeued = [
+            j
+            for j in rows
+            if (j.status == JobStatus.RUNNING and (j.pk, j.attempts) in lost)
+            or (j.status in _WAITING and j.scheduled_at is not None and j.scheduled_at <= now)
+        ]
         for job in requeued:
-            job.status = JobStatus.QUEUED
-        Job.objects.filter(pk__in=[j.pk for j in requeued]).update(status=JobStatus.QUEUED)
+            job.status, job.scheduled_at = JobStatus.QUEUED, None
+        Job.objects.filter(pk__in=[j.pk for j in requeued]).update(
+            status=JobStatus.QUEUED, scheduled_at=None
+        )
         Job.objects.filter(pk__in=[j.pk for j in rows]).update(
             version=F("version") + VERSION_STEP, updated_at=timezone.now()
         )
         for job in rows:
             job.version += VERSION_STEP
-    return [dispatch_of(job) for job in rows]
+        # Before the commit: a second reconciler waits for the lock, then finds them.
+        return broker.enqueue([dispatch_of(job) for job in rows])
+
+
+def _reconciler_lock() -> bool:
+    """One reconciler at a time. SQLite's write lock (taken at BEGIN) already is one; on
+    PostgreSQL a transaction-scoped advisory lock, tried rather than waited for, so a
+    stopped watchdog holding it cannot stall another's lease duties."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [RECONCILER_LOCK_ID])
+        return bool(cursor.fetchone()[0])
 
 
 def _record_lost_leases(jobs: list[Job]) -> None:

@@ -80,6 +80,11 @@ class Reporter:
     def claimed(self, jobs: list[ClaimedJob]) -> None:
         self._writes.put(("claimed", jobs))
 
+    def promoted(self, entries: list[str]) -> None:
+        """Outbox entries of jobs this worker moved from scheduled to their queue."""
+        self._count_pending(len(entries))
+        self._writes.put(("entries", entries))
+
     def finished(self, outcome: Outcome) -> None:
         self._outcomes.put(outcome)
 
@@ -163,12 +168,14 @@ class Reporter:
             if j.id not in finished and (j.id not in marks or j.version > marks[j.id].version):
                 marks[j.id] = j
         with transaction.atomic():
+            # Outcomes first: attempt rows, then job rows, the order the reconciler takes
+            # its locks in (workers/reconcile.py), so the two cannot deadlock.
+            settled = outbox.apply(entries)
             update_versioned(
                 constants={"status": JobStatus.RUNNING, "updated_at": timezone.now()},
                 columns=["id", "version", "attempts", "started_at"],
                 rows=[_mark_row(j) for j in marks.values()],
             )
-            settled = outbox.apply(entries)
         try:
             self.broker.settle(settled)
         except redis.RedisError as exc:

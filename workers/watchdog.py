@@ -68,7 +68,9 @@ class Watchdog:
             logger.warning("queuey.leases_expired count=%d", len(entries))
             metrics.LEASES_EXPIRED.inc(len(entries))
             outbox.apply_and_settle(self.broker, entries)
-        done["promoted"], _ = self.broker.promote_due()
+        promoted, _ = self.broker.promote_due()
+        done["promoted"] = len(promoted)
+        outbox.apply_and_settle(self.broker, promoted)
         done["outbox_written"] = self.flush_outbox()
         lost_data = not self.broker.has_epoch()
         if lost_data or time.monotonic() >= self._next_reconcile:

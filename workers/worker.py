@@ -212,8 +212,9 @@ class Worker:
             faults.maybe_crash("after_claim")
             self._start(jobs)
             return True
-        _moved, next_due_ms = self.broker.promote_due()
-        if _moved:
+        promoted, next_due_ms = self.broker.promote_due()
+        if promoted:
+            self.reporter.promoted(promoted)
             return True
         if self.burst:
             return False

@@ -149,13 +149,14 @@ class Broker:
             )
         )
 
-    def promote_due(self, max_jobs: int = 500) -> tuple[int, int]:
-        """Move due scheduled jobs to their queues: (moved, ms until next due or -1)."""
+    def promote_due(self, max_jobs: int = 500) -> tuple[list[str], int]:
+        """Move due scheduled jobs to their queues: (their outbox entries, ms until the
+        next is due or -1)."""
         k = self.keys
-        moved, wait = self._run(
-            "promote", [k.job_prefix, k.queue_prefix, k.scheduled, k.notify], [max_jobs]
+        _moved, wait, *entries = self._run(
+            "promote", [k.job_prefix, k.queue_prefix, k.scheduled, k.notify, k.outbox], [max_jobs]
         )
-        return int(moved), int(wait)
+        return entries, int(wait)
 
     # --- admin transitions ----------------------------------------------------------
     def cancel(self, job_id: str) -> tuple[str, str]:

@@ -189,8 +189,9 @@ class QueueMachine(RuleBasedStateMachine):
     def promote(self):
         due = [j for j in self.in_state("retrying") if self.jobs[j].get("due_now")]
         scores = {j: self.redis.zscore(self.broker.keys.scheduled, j) for j in due}
-        moved, _ = self.broker.promote_due()
-        assert moved == len(due)
+        promoted, _ = self.broker.promote_due()
+        assert len(promoted) == len(due)
+        self.apply(promoted)
         for j in sorted(due, key=lambda j: (scores[j], j)):
             self.enqueue_tail(j)
 

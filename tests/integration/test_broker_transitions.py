@@ -156,10 +156,15 @@ def test_promote_moves_only_due_jobs(broker):
     later = submit(delay_seconds=3600)
     assert broker.lengths().scheduled == 2
     time.sleep(0.1)
-    moved, wait_ms = broker.promote_due()
-    assert moved == 1 and 3_500_000 < wait_ms <= 3_600_000
+    promoted, wait_ms = broker.promote_due()
+    assert len(promoted) == 1 and 3_500_000 < wait_ms <= 3_600_000
     assert broker.where_is(str(due.id)) == ["default"]
     assert broker.where_is(str(later.id)) == ["scheduled"]
+    outbox.apply_and_settle(broker, promoted)
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.status, due.scheduled_at) == ("queued", None)  # the database follows
+    assert later.status == "scheduled"
 
 
 @pytest.mark.parametrize("where", ["queued", "scheduled", "running", "dead"])

@@ -131,14 +131,14 @@ def test_outcome_from_before_a_redis_data_loss_is_refused_after_the_redispatch(b
 
 def test_outcome_landing_between_the_missing_check_and_the_redispatch_wins(broker, raw_redis):
     from jobs.states import ACTIVE_STATUSES
-    from workers.reconcile import _claim_for_redispatch
+    from workers.reconcile import redispatch
 
     job, late_entry = _running_then_finished_in_redis_only(broker)
     raw_redis.flushall()
     missing = broker.missing_jobs([str(job.id)])
     outbox.apply([late_entry])  # lands after the reconciler found the job missing
 
-    assert _claim_for_redispatch(missing, set(ACTIVE_STATUSES)) == []
+    assert redispatch(broker, missing, set(ACTIVE_STATUSES)) == 0
     job.refresh_from_db()
     assert (job.status, job.result) == ("succeeded", "first")
     assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == ["succeeded"]
