@@ -32,26 +32,49 @@ def insert_rows(
     """
     if not rows:
         return 0
-    fields = [model._meta.get_field(c) for c in columns]
-    convert = [_converter(f) for f in fields]
-    postgres = connection.vendor == "postgresql"
-    qn = connection.ops.quote_name
-    row_sql = "(" + ", ".join(_placeholder(f, postgres) for f in fields) + ")"
-    head = "INSERT OR IGNORE INTO" if ignore_conflicts and not postgres else "INSERT INTO"
-    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts and postgres else ""
-    cols = ", ".join(qn(f.column) for f in fields)
-    table = qn(model._meta.db_table)
-    per_statement = max(1, _max_params() // len(fields))
+    statement = _statement(model, tuple(columns), ignore_conflicts, connection.vendor)
     inserted = 0
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            # Identifiers come from model metadata through quote_name; values are parameters.
-            sql = f"{head} {table} ({cols}) VALUES {', '.join([row_sql] * len(chunk))}{tail}"  # nosec B608
+        for start in range(0, len(rows), statement.rows_per_statement):
+            chunk = rows[start : start + statement.rows_per_statement]
+            convert = statement.convert
             params = [c(v) for row in chunk for c, v in zip(convert, row, strict=True)]
-            cursor.execute(sql, params)
+            cursor.execute(statement.sql(len(chunk)), params)
             inserted += max(cursor.rowcount, 0)
     return inserted
+
+
+class _Statement:
+    """An INSERT's text and per-column conversions, built once per shape."""
+
+    def __init__(self, model: type[models.Model], columns: tuple[str, ...], ignore: bool) -> None:
+        fields = [model._meta.get_field(c) for c in columns]
+        postgres = connection.vendor == "postgresql"
+        qn = connection.ops.quote_name
+        self.convert = [_converter(f) for f in fields]
+        self.row_sql = "(" + ", ".join(_placeholder(f, postgres) for f in fields) + ")"
+        head = "INSERT OR IGNORE INTO" if ignore and not postgres else "INSERT INTO"
+        cols = ", ".join(qn(f.column) for f in fields)
+        # Identifiers come from model metadata through quote_name; values are parameters.
+        self.head = f"{head} {qn(model._meta.db_table)} ({cols}) VALUES "
+        self.tail = " ON CONFLICT DO NOTHING" if ignore and postgres else ""
+        self.rows_per_statement = max(1, _max_params() // len(fields))
+        self._sql: dict[int, str] = {}
+
+    def sql(self, rows: int) -> str:
+        text = self._sql.get(rows)
+        if text is None:
+            text = self.head + ", ".join([self.row_sql] * rows) + self.tail
+            if len(self._sql) < 64:
+                self._sql[rows] = text
+        return text
+
+
+@functools.cache
+def _statement(
+    model: type[models.Model], columns: tuple[str, ...], ignore: bool, vendor: str
+) -> _Statement:
+    return _Statement(model, columns, ignore)
 
 
 def insert_instances(objs: Sequence[models.Model], *, ignore_conflicts: bool = False) -> int:

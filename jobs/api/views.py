@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,6 +18,17 @@ from jobs.api.errors import domain_error
 from jobs.services import BatchItemResult
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+_ANY_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@functools.cache
+def _job_url_template() -> str:
+    return reverse("api_v1:job", kwargs={"job_id": _ANY_ID})
+
+
+def _job_url(job_id: str) -> str:
+    """The job's URL (reverse() once, not per request: a tenth of a submit's cost)."""
+    return _job_url_template().replace(_ANY_ID, job_id)
 
 
 class JobsView(ApiView):
@@ -32,7 +45,7 @@ class JobsView(ApiView):
     def post(self, request) -> Response:
         data = s.plain_job(request.data) or validated(s.JobSubmitIn, request.data).validated_data
         result = services.submit_job(s.job_request(data))
-        location = reverse("api_v1:job", kwargs={"job_id": result.job_id})
+        location = _job_url(result.job_id)
         return Response(
             {"job_id": result.job_id, "created": result.created},  # as s.JobSubmitOut
             status=201 if result.created else 200,
