@@ -30,12 +30,6 @@ def update_versioned(
     fields = [Job._meta.get_field(c) for c in columns]
     postgres = connection.vendor == "postgresql"
 
-    def cast(field) -> str:
-        return f"%s::{field.db_type(connection)}" if postgres else "%s"
-
-    row_sql = "(" + ", ".join(cast(f) for f in fields) + ")"
-    values_sql = ", ".join([row_sql] * len(rows))
-    values_params = [_prep(f, value) for row in rows for f, value in zip(fields, row, strict=True)]
     const_fields = [(Job._meta.get_field(name), value) for name, value in constants.items()]
     sets = [f"{qn(f.column)} = %s" for f, _ in const_fields]
     sets += [f"{qn(f.column)} = v.{qn(f.column)}" for f in fields if f.name != "id"]
@@ -43,16 +37,23 @@ def update_versioned(
     cols = ", ".join(qn(f.column) for f in fields)
     set_sql = ", ".join(sets)
     id_, version = qn("id"), qn("version")
+    prepped = [[_prep(f, value) for f, value in zip(fields, row, strict=True)] for row in rows]
     # Identifiers come from model metadata through quote_name; values are parameters.
     if postgres:
-        head = f"UPDATE {table} AS j SET {set_sql} FROM (VALUES {values_sql}) AS v({cols})"  # noqa: S608  # nosec B608
+        # One array per column: the statement text stays the same whatever the row count,
+        # so the driver does not re-parse thousands of placeholders (a tenth of a
+        # worker's time) and the server plans one short query.
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        head = f"UPDATE {table} AS j SET {set_sql} FROM unnest({arrays}) AS v({cols})"  # noqa: S608  # nosec B608
         sql = f"{head} WHERE j.{id_} = v.{id_} AND j.{version} < v.{version}"
-        params = set_params + values_params
+        params = set_params + [list(column) for column in zip(*prepped, strict=True)]
     else:
+        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        values_sql = ", ".join([row_sql] * len(rows))
         head = f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {set_sql} FROM v"  # noqa: S608  # nosec B608
         where = f"{table}.{id_} = v.{id_} AND {table}.{version} < v.{version}"
         sql = f"{head} WHERE {where}"
-        params = values_params + set_params
+        params = [value for row in prepped for value in row] + set_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
