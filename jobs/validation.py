@@ -48,10 +48,22 @@ def _check_string(text: str, field: str) -> None:
 
 
 def encode_limited(value: Any, *, field: str, max_bytes: int, max_depth: int) -> str:
-    """Validate and encode; raise PayloadTooLarge past max_bytes (UTF-8)."""
-    check_storable(value, field=field, max_depth=max_depth)
-    text = canonical_json(value)
-    size = len(text.encode("utf-8"))
+    """Validate and encode; raise PayloadTooLarge past max_bytes (UTF-8).
+
+    Encodes first and walks the value only when the text says it might break a rule
+    (an escaped NUL, more brackets than max_depth, a float or string the encoder
+    refused): the walk cost more than the encoding for every ordinary payload.
+    """
+    try:
+        text = json.dumps(
+            value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False
+        )
+        size = len(text.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError):
+        check_storable(value, field=field, max_depth=max_depth)  # names what is wrong
+        raise InvalidInput(f"{field} cannot be stored as JSON", field=field) from None
+    if "\\u0000" in text or text.count("{") + text.count("[") > max_depth:
+        check_storable(value, field=field, max_depth=max_depth)
     if size > max_bytes:
         raise PayloadTooLarge(f"{field} is {size} bytes; the limit is {max_bytes}", field=field)
     return text
