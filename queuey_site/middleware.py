@@ -1,7 +1,8 @@
 """Refuse a malformed Content-Length before any other middleware parses it.
 
-django-prometheus's middleware does int(Content-Length) unguarded, so a header such as
-"&&" would otherwise end in a 500 before the API's own error handling runs.
+Middleware that parses Content-Length unguarded (django-prometheus's request middleware
+does int() on it) would turn a header such as "&&" into a 500 before the API's own error
+handling runs; an explicit 400 here keeps that true whatever middleware is added.
 """
 
 from __future__ import annotations
