@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connection
 
+from jobs.bulk_insert import unnest
 from jobs.models import Job
 
 
@@ -40,11 +41,7 @@ def update_versioned(
     prepped = [[_prep(f, value) for f, value in zip(fields, row, strict=True)] for row in rows]
     # Identifiers come from model metadata through quote_name; values are parameters.
     if postgres:
-        # One array per column: the statement text stays the same whatever the row count,
-        # so the driver does not re-parse thousands of placeholders (a tenth of a
-        # worker's time) and the server plans one short query.
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
-        head = f"UPDATE {table} AS j SET {set_sql} FROM unnest({arrays}) AS v({cols})"  # noqa: S608  # nosec B608
+        head = f"UPDATE {table} AS j SET {set_sql} FROM {unnest(fields)} AS v({cols})"  # noqa: S608  # nosec B608
         sql = f"{head} WHERE j.{id_} = v.{id_} AND j.{version} < v.{version}"
         params = set_params + [list(column) for column in zip(*prepped, strict=True)]
     else:
