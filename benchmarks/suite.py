@@ -77,7 +77,7 @@ def main() -> None:
         stack.start_workers()
         for name, rate, seconds, producers in (
             ("lat200", 200, STEADY_SECONDS, 1),
-            ("lat1000", 1000, FAST_SECONDS, 5),  # 3 Python producers reached only ~600-840/s
+            ("lat1000", 1000, FAST_SECONDS, 3),
         ):
             runs = [workload.steady_rate(rate, seconds, producers) for _ in range(RUNS)]
             for key in runs[0]:
