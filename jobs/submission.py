@@ -16,7 +16,7 @@ from jobs.handlers.registry import PayloadError, get_handler, registered_types
 from jobs.ids import new_job_id
 from jobs.models import Job
 from jobs.states import JobStatus
-from jobs.validation import canonical_json, encode_limited
+from jobs.validation import encode_limited
 
 MAX_ATTEMPTS_BOUND = 100
 MAX_TIMEOUT_SECONDS = 24 * 3600
@@ -44,9 +44,9 @@ class PreparedJob:
 
     @cached_property
     def fingerprint(self) -> str:
-        """What a dedupe hit must match (only computed when a dedupe_key is given)."""
-        canonical = canonical_json(self.job.payload)
-        return hashlib.sha256(f"{self.job.type}\n{canonical}".encode()).hexdigest()
+        """What a dedupe hit must match (only computed when a dedupe_key is given);
+        payload_json is the canonical encoding already."""
+        return hashlib.sha256(f"{self.job.type}\n{self.payload_json}".encode()).hexdigest()
 
 
 def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
