@@ -11,8 +11,9 @@ outcome (the 600 s soak found one job with two `succeeded` attempts). So:
 2. The job rows are then read again, locked, inside the same transaction: a job whose
    outcome landed meanwhile is finished and is left alone. One reconciler works at a
    time and dispatches before it commits, so a second one finds the jobs in Redis.
-3. Every re-dispatched job's version jumps by VERSION_STEP, in the database and in the
-   dispatch. Versions Redis issued before it lost its data are all older, so a late
+3. Every re-dispatched job's version jumps by VERSION_STEP, in the dispatch and, for the
+   jobs Redis did not hold yet (not the ones a late submitter dispatched meanwhile), in
+   the database. Versions Redis issued before it lost its data are all older, so a late
    write from before the loss is refused by the usual version guard.
 """
 
@@ -84,13 +85,16 @@ def redispatch(broker: Broker, ids: list[str], statuses: set[str]) -> int:
         Job.objects.filter(pk__in=[j.pk for j in requeued]).update(
             status=JobStatus.QUEUED, scheduled_at=None
         )
-        Job.objects.filter(pk__in=[j.pk for j in rows]).update(
-            version=F("version") + VERSION_STEP, updated_at=timezone.now()
-        )
         for job in rows:
             job.version += VERSION_STEP
-        # Before the commit: a second reconciler waits for the lock, then finds them.
-        return broker.enqueue([dispatch_of(job) for job in rows])
+        # Before the commit: a second reconciler waits for the lock, then finds them. A
+        # job its submitter dispatched meanwhile keeps the submitter's version in Redis,
+        # so only the jobs this dispatch created take the step in the database too.
+        created = broker.enqueue_new([dispatch_of(job) for job in rows])
+        Job.objects.filter(pk__in=created).update(
+            version=F("version") + VERSION_STEP, updated_at=timezone.now()
+        )
+        return len(created)
 
 
 def _reconciler_lock() -> bool:

@@ -47,8 +47,13 @@ class Broker:
 
     # --- dispatch -------------------------------------------------------------------
     def enqueue(self, jobs: list[Dispatch]) -> int:
+        """Create the jobs Redis does not hold yet; returns how many it created."""
+        return len(self.enqueue_new(jobs))
+
+    def enqueue_new(self, jobs: list[Dispatch]) -> list[str]:
+        """Create the jobs Redis does not hold yet; returns the ids it created."""
         if not jobs:
-            return 0
+            return []
         k = self.keys
         args: list[object] = []
         for j in jobs:
@@ -66,7 +71,7 @@ class Broker:
                 j.state,
                 j.version,
             ]
-        return int(
+        return list(
             self._run("enqueue", [k.job_prefix, k.queue_prefix, k.scheduled, k.dlq, k.notify], args)
         )
 

@@ -142,3 +142,20 @@ def test_outcome_landing_between_the_missing_check_and_the_redispatch_wins(broke
     job.refresh_from_db()
     assert (job.status, job.result) == ("succeeded", "first")
     assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == ["succeeded"]
+
+
+def test_a_job_its_submitter_dispatched_during_a_rebuild_keeps_its_version(broker, monkeypatch):
+    """The reconciler found the job missing, then its submitter's (retried) dispatch
+    landed before the reconciler's: the job's outcomes must still reach the database."""
+    from jobs.states import ACTIVE_STATUSES
+    from workers.reconcile import redispatch
+
+    job = submit()
+    version = Job.objects.get(pk=job.pk).version
+    monkeypatch.setattr(broker, "missing_jobs", lambda ids: list(ids))  # answered too early
+    assert redispatch(broker, [str(job.id)], set(ACTIVE_STATUSES)) == 0
+    assert Job.objects.get(pk=job.pk).version == version
+    [c] = claim(broker)
+    outbox.apply_and_settle(broker, [r.entry for r in broker.finish([outcome(c, detail='"ok"')])])
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("succeeded", "ok")

@@ -6,9 +6,9 @@
 -- ARGV: groups of 11: id, type, queue, payload, attempt, limit, max, timeout,
 --       created_ms, due_ms, state (queued | scheduled | retrying | dead), then ver
 --       (12 values per job)
--- Returns: the number of jobs created.
+-- Returns: the ids of the jobs created.
 local now = now_ms()
-local created, woken = 0, 0
+local created, woken = {}, 0
 for i = 1, #ARGV, 12 do
   local id = ARGV[i]
   local jk = KEYS[1] .. id
@@ -26,7 +26,7 @@ for i = 1, #ARGV, 12 do
     else
       redis.call('ZADD', KEYS[3], due, id)
     end
-    created = created + 1
+    created[#created + 1] = id
   end
 end
 wake(KEYS[5], woken)
