@@ -70,10 +70,6 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
     ]
 
 
-def entry_job_id(raw_entry: str) -> str:
-    return json.loads(raw_entry)["id"]
-
-
 def apply_and_settle(broker: Broker, raw_entries: list[str]) -> int:
     settled = apply(raw_entries)
     broker.settle(settled)

@@ -162,15 +162,15 @@ class Reporter:
                 stop.wait(_backoff(failures))
 
     def write(self, claimed: list[ClaimedJob], entries: list[str]) -> None:
-        finished = {outbox.entry_job_id(e) for e in entries}
-        marks: dict[str, ClaimedJob] = {}  # one row per job (the newest claim) per UPDATE
-        for j in claimed:
-            if j.id not in finished and (j.id not in marks or j.version > marks[j.id].version):
-                marks[j.id] = j
         with transaction.atomic():
             # Outcomes first: attempt rows, then job rows, the order the reconciler takes
             # its locks in (workers/reconcile.py), so the two cannot deadlock.
             settled = outbox.apply(entries)
+            finished = {job_id for _, job_id, _ in settled}
+            marks: dict[str, ClaimedJob] = {}  # one row per job (the newest claim)
+            for j in claimed:
+                if j.id not in finished and (j.id not in marks or j.version > marks[j.id].version):
+                    marks[j.id] = j
             update_versioned(
                 constants={"status": JobStatus.RUNNING, "updated_at": timezone.now()},
                 columns=["id", "version", "attempts", "started_at"],
