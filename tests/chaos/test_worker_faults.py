@@ -116,20 +116,29 @@ def test_sigstop_past_the_lease_late_renew_ack_and_fail_are_refused(chaos):
     jobs; SIGCONT: the stopped worker's late renewal is refused (lease_lost), its late
     ack and its late fail are refused as stale. Pass: each job has one recorded outcome,
     from the second worker; the first execution is recorded lease_expired; oracle clean;
-    the stopped worker serves new jobs afterwards."""
+    the stopped worker serves new jobs afterwards.
+
+    The renewal is shown on a third job, still running when the worker resumes: the two
+    short jobs' handlers return at once on SIGCONT, and their refused acks may beat the
+    lease keeper's next tick, leaving it nothing of theirs to renew. That job has one
+    attempt, so its expiry sends it to the DLQ and no other worker runs it."""
     chaos.watchdog()
     stopped = chaos.worker()
     ack = chaos.submit("demo.sleep", {"seconds": 2.5})
     fail = chaos.submit("demo.sleep", {"seconds": 2.5, "fail": True})
-    chaos.wait_started(ack)
-    chaos.wait_started(fail)
+    held = chaos.submit("demo.sleep", {"seconds": 20}, max_attempts=1, timeout_seconds=60)
+    for job in (ack, fail, held):
+        chaos.wait_started(job)
     chaos.kill(stopped, signal.SIGSTOP)
     other = chaos.worker()
     chaos.wait_status(ack, "succeeded", timeout=30)
     chaos.wait_status(fail, "retrying", "dead", "queued", timeout=30)
+    chaos.wait_status(held, "dead", timeout=30)
     chaos.kill(stopped, signal.SIGCONT)
     wait_for(lambda: chaos.log_text().count("stale_token_refused") >= 2, what="two stale refusals")
-    assert "queuey.lease_lost" in chaos.log_text()
+    wait_for(
+        lambda: f"queuey.lease_lost job={held}" in chaos.log_text(), what="the refused renewal"
+    )
     chaos.kill(other, signal.SIGTERM)  # from now on only the resumed worker serves
     later = chaos.submit("demo.noop")
     report = chaos.drain_and_check()
@@ -140,6 +149,7 @@ def test_sigstop_past_the_lease_late_renew_ack_and_fail_are_refused(chaos):
     ]
     assert f":{other.pid}:" in rows[ack][-1]["worker"]
     assert rows[fail][0]["outcome"] == "lease_expired"
+    assert [a["outcome"] for a in rows[held]] == ["lease_expired"]
     assert f":{stopped.pid}:" in rows[later][0]["worker"]
     assert report.duplicates >= 2
 
