@@ -1,4 +1,4 @@
-"""API submit rate against gunicorn (the `make run` settings), driven by aiohttp."""
+"""API submit rate against gunicorn (the `make run` settings), driven by benchmarks.http_driver."""
 
 from __future__ import annotations
 
@@ -9,39 +9,21 @@ import signal
 import subprocess
 import time
 
-import aiohttp
-
 from benchmarks.env import free_port
+from benchmarks.http_driver import build_request, drive
 from benchmarks.stats import children_of, peak_rss_mib, percentile, summary
 
 SECONDS = float(os.environ.get("BENCH_API_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("BENCH_API_CONCURRENCY", "16"))
 
 
-async def _drive(url: str, body: bytes, headers: dict[str, str], seconds: float) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-
-        async def client() -> None:
-            nonlocal errors
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                async with session.post(url, data=body) as response:
-                    await response.read()
-                    if response.status not in (200, 201):
-                        errors += 1
-                latencies.append((time.perf_counter() - started) * 1000)
-
-        start = time.monotonic()
-        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-        elapsed = time.monotonic() - start
+def _drive(port: int, path: str, body: bytes, headers: dict[str, str], seconds: float) -> dict:
+    request = build_request("127.0.0.1", port, path, body, headers)
+    result = asyncio.run(drive("127.0.0.1", port, request, clients=CONCURRENCY, seconds=seconds))
     return {
-        "requests_per_s": len(latencies) / elapsed,
-        "p95_ms": percentile(latencies, 95),
-        "errors": errors,
+        "requests_per_s": result.requests_per_s,
+        "p95_ms": percentile(result.latencies_ms, 95),
+        "errors": result.errors,
     }
 
 
@@ -75,8 +57,7 @@ def run_all(env: dict[str, str], runs: int) -> dict:
     _, key = create_api_key(name="bench", scope="admin")
     port = free_port()
     server = _gunicorn(env, port)
-    base = f"http://127.0.0.1:{port}"
-    headers = {"content-type": "application/json", "x-api-key": key}
+    headers = {"Content-Type": "application/json", "X-Api-Key": key}
     single = json.dumps({"type": "demo.noop", "payload": {"n": 1}}).encode()
     batch = json.dumps(
         {"jobs": [{"type": "demo.noop", "payload": {"n": i}} for i in range(100)]}
@@ -91,7 +72,7 @@ def run_all(env: dict[str, str], runs: int) -> dict:
             results = []
             for _ in range(runs):
                 Job.objects.all().delete()
-                results.append(asyncio.run(_drive(base + path, body, headers, SECONDS)))
+                results.append(_drive(port, path, body, headers, SECONDS))
             for key_name in ("requests_per_s", "p95_ms", "errors"):
                 out[f"api_{name}_{key_name}"] = summary([r[key_name] for r in results])
         out["api_peak_rss_mib"] = max(
