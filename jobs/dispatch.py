@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -13,6 +14,9 @@ from jobs.models import Job
 from jobs.states import JobStatus
 from jobs.timeutil import to_ms
 from jobs.validation import canonical_json
+
+if TYPE_CHECKING:
+    from jobs.submission import NewJob
 
 logger = logging.getLogger("queuey.dispatch")
 
@@ -26,7 +30,7 @@ _STATE_IN_REDIS = {
 }
 
 
-def dispatch_of(job: Job, payload_json: str | None = None) -> Dispatch:
+def dispatch_of(job: Job | NewJob, payload_json: str | None = None) -> Dispatch:
     return Dispatch(
         id=str(job.id),
         type=job.type,

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from jobs import conf, metrics, outbox
 from jobs.broker.client import Broker
-from jobs.bulk_insert import insert_instances
+from jobs.bulk_insert import insert_rows
 from jobs.dispatch import dispatch_of, try_dispatch
 from jobs.errors import (
     DedupeConflict,
@@ -28,7 +28,7 @@ from jobs.errors import (
 from jobs.ids import parse_job_id
 from jobs.models import DedupeKey, Job
 from jobs.states import ACTIVE_STATUSES, JobStatus
-from jobs.submission import JobRequest, PreparedJob, prepare
+from jobs.submission import JOB_COLUMNS, JobRequest, PreparedJob, prepare
 
 logger = logging.getLogger("queuey.services")
 
@@ -76,10 +76,10 @@ def submit_job(request: JobRequest) -> SubmitResult:
         if not prepared.dedupe_hash and connection.vendor == "postgresql":
             # One statement needs no transaction: BEGIN and COMMIT are two round trips of
             # three. (SQLite keeps it: its BEGIN queues for the write lock in fine steps.)
-            insert_instances([prepared.job])
+            _insert_jobs([prepared])
             return _dispatched(prepared)
         with transaction.atomic():
-            insert_instances([prepared.job])
+            _insert_jobs([prepared])
             existing = _take_dedupe_key(prepared)
             if existing:
                 transaction.set_rollback(True)
@@ -141,13 +141,13 @@ def _insert_batch(prepared, results, now) -> list[PreparedJob]:
             owner[p.dedupe_hash] = p
         new.append(p)
         results[i] = BatchItemResult(job_id=str(p.job.id), created=True)
-    insert_instances([p.job for p in new])
+    _insert_jobs(new)
     window = timedelta(seconds=conf.get("DEDUPE_WINDOW"))
     DedupeKey.objects.bulk_create(
         [
             DedupeKey(
                 key_hash=p.dedupe_hash,
-                job=p.job,
+                job_id=p.job.id,
                 fingerprint=p.fingerprint,
                 expires_at=now + window,
             )
@@ -157,11 +157,15 @@ def _insert_batch(prepared, results, now) -> list[PreparedJob]:
     return new
 
 
+def _insert_jobs(prepared: list[PreparedJob]) -> None:
+    insert_rows(Job, JOB_COLUMNS, [p.row for p in prepared])
+
+
 def _insert_one_by_one(prepared, results) -> list[PreparedJob]:
     new = []
     for i, p in prepared.items():
         with transaction.atomic():
-            p.job.save(force_insert=True)
+            _insert_jobs([p])
             existing = _take_dedupe_key(p) if p.dedupe_hash else None
             if existing:
                 transaction.set_rollback(True)
@@ -209,14 +213,17 @@ def _take_dedupe_key(p: PreparedJob) -> str | None:
     try:
         with transaction.atomic():
             DedupeKey.objects.create(
-                key_hash=p.dedupe_hash, job=p.job, fingerprint=p.fingerprint, expires_at=expires_at
+                key_hash=p.dedupe_hash,
+                job_id=p.job.id,
+                fingerprint=p.fingerprint,
+                expires_at=expires_at,
             )
         return None
     except IntegrityError:
         pass
     held = DedupeKey.objects.select_for_update().get(key_hash=p.dedupe_hash)
     if held.expires_at <= now:  # the window passed: the key is free again
-        held.job, held.fingerprint, held.expires_at = p.job, p.fingerprint, expires_at
+        held.job_id, held.fingerprint, held.expires_at = p.job.id, p.fingerprint, expires_at
         held.save()
         return None
     if held.fingerprint != p.fingerprint:
