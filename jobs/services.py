@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def submit_job(request: JobRequest) -> SubmitResult:
 
 def _dispatched(prepared: PreparedJob) -> SubmitResult:
     try_dispatch(None, [dispatch_of(prepared.job, prepared.payload_json)])
-    metrics.JOBS_ENQUEUED.labels(prepared.job.queue, prepared.job.type).inc()
+    metrics.labeled(metrics.JOBS_ENQUEUED, prepared.job.queue, prepared.job.type).inc()
     return SubmitResult(str(prepared.job.id), created=True)
 
 
@@ -115,8 +116,8 @@ def submit_batch(requests: list[JobRequest]) -> list[BatchItemResult]:
             # fall back to item-by-item, which settles each race in the database.
             new = _insert_one_by_one(prepared, results)
     try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in new])
-    for p in new:
-        metrics.JOBS_ENQUEUED.labels(p.job.queue, p.job.type).inc()
+    for (queue, type_), count in Counter((p.job.queue, p.job.type) for p in new).items():
+        metrics.labeled(metrics.JOBS_ENQUEUED, queue, type_).inc(count)
     return [r or BatchItemResult(error=InvalidInput("not processed")) for r in results]
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django_prometheus.middleware import Metrics
 
+from jobs.metrics import labeled
+
 _METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"}
 )
@@ -31,10 +33,8 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         view, method = _view(request), _method(request)
         m = self.metrics
-        m.responses_by_status_view_method.labels(
-            status=str(response.status_code), view=view, method=method
-        ).inc()
-        m.requests_latency_by_view_method.labels(view=view, method=method).observe(
+        labeled(m.responses_by_status_view_method, str(response.status_code), view, method).inc()
+        labeled(m.requests_latency_by_view_method, view, method).observe(
             time.perf_counter() - started
         )
         return response

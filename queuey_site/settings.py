@@ -54,6 +54,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Messages (admin only) live in the session: the default fallback storage builds a cookie
+# signer on every request, API calls included (a thirtieth of a job submit).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "queuey_site.urls"
 WSGI_APPLICATION = "queuey_site.wsgi.application"
 

@@ -226,8 +226,8 @@ class Worker:
         for job in jobs:
             self.running.add(job)
             self._work.put(job)
-            metrics.JOBS_STARTED.labels(job.queue, job.type).inc()
-            metrics.WAIT_SECONDS.labels(job.queue).observe(
+            metrics.labeled(metrics.JOBS_STARTED, job.queue, job.type).inc()
+            metrics.labeled(metrics.WAIT_SECONDS, job.queue).observe(
                 max(0, job.claimed_ms - job.created_ms) / 1000
             )
         metrics.BUSY_SLOTS.set(len(self.running))
@@ -259,8 +259,8 @@ class Worker:
         except HandlerInterrupted:
             outcome = None
         if outcome is not None:
-            metrics.JOBS_FINISHED.labels(job.queue, job.type, outcome.outcome).inc()
-            metrics.RUN_SECONDS.labels(job.queue, job.type).observe(
+            metrics.labeled(metrics.JOBS_FINISHED, job.queue, job.type, outcome.outcome).inc()
+            metrics.labeled(metrics.RUN_SECONDS, job.queue, job.type).observe(
                 max(0, outcome.finished_ms - outcome.started_ms) / 1000
             )
         if outcome is not None and self.running.finalize(job.id, job.token):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,7 +13,7 @@ from rest_framework.response import Response
 from jobs import selectors, services
 from jobs.api import serializers as s
 from jobs.api.auth import ADMIN, READ, SUBMIT
-from jobs.api.base import ApiView, query_params, validated
+from jobs.api.base import ApiView, json_response, query_params, validated
 from jobs.api.docs import BODY_ERRORS, responses
 from jobs.api.errors import domain_error
 from jobs.services import BatchItemResult
@@ -42,14 +43,13 @@ class JobsView(ApiView):
         description="201 with a new job's id; 200 with the first job's id on a dedupe hit; "
         "409 when the dedupe_key belongs to a job with another type or payload.",
     )
-    def post(self, request) -> Response:
+    def post(self, request) -> HttpResponse:
         data = s.plain_job(request.data) or validated(s.JobSubmitIn, request.data).validated_data
         result = services.submit_job(s.job_request(data))
-        location = _job_url(result.job_id)
-        return Response(
+        return json_response(
             {"job_id": result.job_id, "created": result.created},  # as s.JobSubmitOut
             status=201 if result.created else 200,
-            headers={"Location": location},
+            headers={"Location": _job_url(result.job_id)},
         )
 
     @extend_schema(
@@ -77,11 +77,11 @@ class JobBatchView(ApiView):
         "rules, dedupe conflict) fails alone with its own status and error. Stored in one "
         "transaction and sent to Redis in one round trip.",
     )
-    def post(self, request) -> Response:
+    def post(self, request) -> HttpResponse:
         jobs = validated(s.JobBatchIn, request.data).validated_data["jobs"]
         results = services.submit_batch([s.job_request(job) for job in jobs])
         # Built directly in s.JobBatchOut's shape: its serializer doubled the reply's cost.
-        return Response({"results": [_batch_result(r) for r in results]})
+        return json_response({"results": [_batch_result(r) for r in results]})
 
 
 def _batch_result(result: BatchItemResult) -> dict:
@@ -159,7 +159,7 @@ class ReplayDlqView(ApiView):
         request=None,
         responses=responses({200: s.ReplayOut}, 400, 403, 413),
     )
-    def post(self, request) -> Response:
+    def post(self, request) -> HttpResponse:
         query = validated(s.ReplayQuery, query_params(request))
         replayed = services.replay_dlq(limit=query.validated_data["limit"])
         return Response(s.ReplayOut({"replayed": replayed}).data)

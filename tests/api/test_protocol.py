@@ -43,6 +43,34 @@ def test_an_unservable_accept_header_answers_406_in_json(api, read_key):
     )
 
 
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        (None, 201),
+        ("*/*", 201),
+        ("application/json", 201),
+        ("application/json; q=0.9, text/html", 201),
+        ("text/html", 406),
+        ("application/*", 201),
+        ("", 406),
+    ],
+)
+def test_submit_negotiates_like_drf_on_the_fast_path_and_off_it(api, submit_key, accept, status):
+    """The common Accept values skip DRF's general negotiation: both ways must agree on
+    what is served, in which media type, and on what is refused."""
+    headers = {"x-api-key": submit_key} | ({"accept": accept} if accept is not None else {})
+    body = json.dumps({"type": "demo.noop", "payload": {}})
+    response = api.client.post("/v1/jobs", body, content_type="application/json", headers=headers)
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    if status == 201:
+        assert response.json()["created"] is True
+        assert response["Location"].endswith(f"/v1/jobs/{response.json()['job_id']}")
+        assert response["Allow"] == "GET, POST, HEAD"  # DRF's finalize_response ran
+    else:
+        assert response.json()["error"]["code"] == "not_acceptable"
+
+
 def test_a_body_is_refused_by_its_content_length_before_it_is_read(api, admin_key, settings):
     settings.QUEUEY_MAX_REQUEST_BYTES = 10
     assert_rejected(
