@@ -19,6 +19,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DRAIN_JOBS = int(os.environ.get("BENCH_DRAIN_JOBS", "20000"))
 STEADY_SECONDS = float(os.environ.get("BENCH_STEADY_SECONDS", "30"))
 FAST_SECONDS = float(os.environ.get("BENCH_FAST_SECONDS", "10"))
+# A subset for quick comparisons, e.g. BENCH_SCENARIOS=api; the full set by default.
+SCENARIOS = set(os.environ.get("BENCH_SCENARIOS", "drain,latency,idle,api").split(","))
 
 
 class BenchStack:
@@ -71,20 +73,23 @@ def main() -> None:
     stack = BenchStack(env)
     results: dict[str, object] = {"db": args.db}
     try:
-        drains = [workload.drain(stack, DRAIN_JOBS) for _ in range(RUNS)]
-        for key in ("jobs_per_s", "steady_jobs_per_s", "worker_peak_rss_mib"):
-            results[f"drain_{key}"] = summary([d[key] for d in drains])
-        stack.start_workers()
-        for name, rate, seconds, producers in (
-            ("lat200", 200, STEADY_SECONDS, 1),
-            ("lat1000", 1000, FAST_SECONDS, 3),
-        ):
-            runs = [workload.steady_rate(rate, seconds, producers) for _ in range(RUNS)]
-            for key in runs[0]:
-                results[f"{name}_{key}"] = summary([r[key] for r in runs])
-        stack.stop_workers()
-        results["idle"] = workload.idle_cpu(stack)
-        if os.environ.get("BENCH_API", "1") == "1":
+        if "drain" in SCENARIOS:
+            drains = [workload.drain(stack, DRAIN_JOBS) for _ in range(RUNS)]
+            for key in ("jobs_per_s", "steady_jobs_per_s", "worker_peak_rss_mib"):
+                results[f"drain_{key}"] = summary([d[key] for d in drains])
+        if "latency" in SCENARIOS:
+            stack.start_workers()
+            for name, rate, seconds, producers in (
+                ("lat200", 200, STEADY_SECONDS, 1),
+                ("lat1000", 1000, FAST_SECONDS, 3),
+            ):
+                runs = [workload.steady_rate(rate, seconds, producers) for _ in range(RUNS)]
+                for key in runs[0]:
+                    results[f"{name}_{key}"] = summary([r[key] for r in runs])
+            stack.stop_workers()
+        if "idle" in SCENARIOS:
+            results["idle"] = workload.idle_cpu(stack)
+        if "api" in SCENARIOS and os.environ.get("BENCH_API", "1") == "1":
             from benchmarks import api
 
             results.update(api.run_all(env, RUNS))
