@@ -100,3 +100,60 @@ async def drive(
     await asyncio.gather(*(client() for _ in range(clients)))
     result.elapsed_s = time.monotonic() - start
     return result
+
+
+async def drive_paced(
+    host: str,
+    port: int,
+    request: bytes,
+    *,
+    rate: float,
+    seconds: float,
+    connections: int = 32,
+    ok=(200, 201),
+) -> DriveResult:
+    """Open loop: one request every 1/rate s, whatever the replies do. Each latency runs
+    from the request's scheduled send time, so a server that falls behind is charged for
+    the queue it builds (no coordinated omission); a request waits for a free connection
+    when all `connections` are busy."""
+    result = DriveResult()
+    pool: asyncio.Queue = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(None)  # a slot; the connection opens on first use
+
+    async def send(due: float) -> None:
+        conn = await pool.get()
+        try:
+            if conn is None:
+                conn = await asyncio.open_connection(host, port)
+            reader, writer = conn
+            writer.write(request)
+            status, keep_alive = await _read_response(reader)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            result.errors += 1
+            pool.put_nowait(None)
+            return
+        result.latencies_ms.append((time.perf_counter() - due) * 1000)
+        if status not in ok:
+            result.errors += 1
+        if not keep_alive:
+            writer.close()
+            conn = None
+        pool.put_nowait(conn)
+
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(send(due)))
+    await asyncio.gather(*tasks)
+    result.elapsed_s = time.perf_counter() - start
+    while not pool.empty():
+        conn = pool.get_nowait()
+        if conn is not None:
+            conn[1].close()
+    return result

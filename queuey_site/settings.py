@@ -53,6 +53,19 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+# /v1 is called with an x-api-key only, never from a browser session: its requests skip
+# the middleware that serves browsers (static files, sessions, CSRF, login, messages,
+# htmx), a tenth of a job submit (queuey_site/handlers.py).
+BROWSER_ONLY_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+}
+API_MIDDLEWARE = [m for m in MIDDLEWARE if m not in BROWSER_ONLY_MIDDLEWARE]
+API_PATH_PREFIX = "/v1/"
 
 # Messages (admin only) live in the session: the default fallback storage builds a cookie
 # signer on every request, API calls included (a thirtieth of a job submit).
@@ -94,6 +107,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         {
             "transaction_mode": "IMMEDIATE",
             "timeout": env.int("QUEUEY_SQLITE_BUSY_TIMEOUT", default=30),
+            # Each batch size is a statement of its own (VALUES with N rows): the driver's
+            # default cache of 128 prepared statements held ~15 MiB per worker of them.
+            "cached_statements": 16,
             # NORMAL survives any process crash; FULL also an OS crash or power cut, at
             # the price of an fsync per commit.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous="

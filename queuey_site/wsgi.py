@@ -1,8 +1,12 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn: /v1 and the site, each with its middleware chain."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "queuey_site.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+
+from queuey_site.handlers import RoutingWSGIHandler  # noqa: E402  (after setup)
+
+application = RoutingWSGIHandler()

@@ -6,12 +6,16 @@ import json
 from typing import Any
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
+from django.test.client import ClientHandler
 
 from jobs import outbox
 from jobs.apikeys import create_api_key, revoke_api_key
 from jobs.broker.client import Broker
 from jobs.models import Job
+from queuey_site.handlers import ApiMiddlewareMixin
 from tests.support.factories import claim, outcome, submit
 
 
@@ -48,9 +52,20 @@ def _key(scope: str, name: str | None = None) -> str:
     return create_api_key(name=name or f"{scope}-key", scope=scope)[1]
 
 
+class ApiClientHandler(ApiMiddlewareMixin, ClientHandler):
+    """The test client's handler with the API's middleware chain, as gunicorn serves /v1
+    (queuey_site.handlers)."""
+
+
+class ApiClient(Client):
+    def __init__(self, **defaults: Any) -> None:
+        super().__init__(**defaults)
+        self.handler = ApiClientHandler(enforce_csrf_checks=False)
+
+
 @pytest.fixture
 def api() -> Api:
-    return Api(Client())
+    return Api(ApiClient())
 
 
 @pytest.fixture
@@ -85,3 +100,14 @@ def dead_job(db, broker: Broker) -> Job:
     job.refresh_from_db()
     assert job.status == "dead"
     return job
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Like Django's test client: stop the WSGI request signals from closing the test's
+    database connection (and with it the test's transaction)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

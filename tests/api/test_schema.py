@@ -8,8 +8,6 @@ import re
 import pytest
 import schemathesis
 from django.contrib.staticfiles import finders
-from django.core import signals
-from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.settings import patched_settings
@@ -78,17 +76,6 @@ def load_schema() -> schemathesis.BaseSchema:
 
 
 schema = load_schema()
-
-
-@pytest.fixture
-def keep_test_connection():
-    """Like Django's test client: stop the WSGI request signals from closing the test's
-    database connection (and with it the test's transaction)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
