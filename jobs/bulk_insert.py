@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection, models
 
 Converter = Callable[[Any], Any]
@@ -44,9 +45,7 @@ def insert_rows(
         convert = statement.convert
         by_column = zip(*rows, strict=True)
         columns_data = [[c(v) for v in col] for c, col in zip(convert, by_column, strict=True)]
-        with connection.cursor() as cursor:
-            cursor.execute(statement.array_sql, columns_data)
-            return max(cursor.rowcount, 0)
+        return max(execute_arrays(statement.array_sql, columns_data), 0)
     inserted = 0
     convert = statement.convert
     with connection.cursor() as cursor:
@@ -145,6 +144,19 @@ def unnest(fields: Sequence[models.Field]) -> str:
     on every call (a tenth of a worker's time in the drain profile) and the server plans
     one short query. Parameters are bound client-side, hence the explicit types."""
     return "unnest(" + ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields) + ")"
+
+
+def execute_arrays(sql: str, params: list[Any]) -> int:
+    """PostgreSQL: run an unnest() statement with its parameters bound server-side, in
+    binary. Django's client-side binding quotes every array element into SQL text with
+    regular expressions, a fifth of a 100-job batch submit, and the server parses it all
+    back. Returns the row count."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        # %b: every parameter in binary; prepare=False: no server-side prepared
+        # statements (transaction-mode poolers cannot carry them).
+        cursor.execute(sql.replace("%s", "%b"), params, prepare=False)
+        return cursor.rowcount
 
 
 def _converter(field: models.Field) -> Converter:

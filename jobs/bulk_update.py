@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from jobs.bulk_insert import unnest
+from jobs.bulk_insert import execute_arrays, unnest
 from jobs.models import Job
 
 
@@ -44,13 +44,13 @@ def update_versioned(
         head = f"UPDATE {table} AS j SET {set_sql} FROM {unnest(fields)} AS v({cols})"  # noqa: S608  # nosec B608
         sql = f"{head} WHERE j.{id_} = v.{id_} AND j.{version} < v.{version}"
         params = set_params + [list(column) for column in zip(*prepped, strict=True)]
-    else:
-        row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        values_sql = ", ".join([row_sql] * len(rows))
-        head = f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {set_sql} FROM v"  # noqa: S608  # nosec B608
-        where = f"{table}.{id_} = v.{id_} AND {table}.{version} < v.{version}"
-        sql = f"{head} WHERE {where}"
-        params = [value for row in prepped for value in row] + set_params
+        return execute_arrays(sql, params)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values_sql = ", ".join([row_sql] * len(rows))
+    head = f"WITH v({cols}) AS (VALUES {values_sql}) UPDATE {table} SET {set_sql} FROM v"  # noqa: S608  # nosec B608
+    where = f"{table}.{id_} = v.{id_} AND {table}.{version} < v.{version}"
+    sql = f"{head} WHERE {where}"
+    params = [value for row in prepped for value in row] + set_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

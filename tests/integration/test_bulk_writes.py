@@ -72,3 +72,21 @@ def test_conflicting_rows_are_skipped_only_when_asked():
         bulk_insert.insert_rows(
             Attempt, ["job_id", "number", "outcome"], [incomplete], ignore_conflicts=True
         )
+
+
+def test_the_array_form_maps_errors_and_stores_nulls():
+    """PostgreSQL binds this form in binary, outside Django's cursor: its errors must
+    still be Django's, and NULL elements stay NULL (SQLite takes the VALUES form)."""
+    from django.db import IntegrityError, transaction
+
+    [job] = _jobs(1)
+    bulk_insert.insert_instances([job])
+    columns = ["job_id", "number", "worker_id", "outcome", "error", "traceback", "started_at"]
+    count = bulk_insert.ARRAY_MIN_ROWS + 2
+    rows = [[job.id, n, "w1", "failed", 'say "hi" \\ ', "", None] for n in range(1, count + 1)]
+    assert bulk_insert.insert_rows(Attempt, columns, rows, ignore_conflicts=True) == count
+    stored = Attempt.objects.filter(job=job)
+    assert {(a.error, a.started_at) for a in stored} == {('say "hi" \\ ', None)}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert.insert_rows(Attempt, columns, rows)
+    assert stored.count() == count
