@@ -66,6 +66,24 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, keep_alive
 
 
+async def _exchange(reader, writer, request: bytes, since: float, result: DriveResult, ok) -> bool:
+    """Send one request and read its reply, recording its latency from `since`. Returns
+    whether the connection stays open (closed here when the server or a failure ends it)."""
+    try:
+        writer.write(request)
+        status, keep_alive = await _read_response(reader)
+    except (ConnectionError, asyncio.IncompleteReadError):
+        result.errors += 1
+        writer.close()
+        return False
+    result.latencies_ms.append((time.perf_counter() - since) * 1000)
+    if status not in ok:
+        result.errors += 1
+    if not keep_alive:
+        writer.close()
+    return keep_alive
+
+
 async def drive(
     host: str, port: int, request: bytes, *, clients: int, seconds: float, ok=(200, 201)
 ) -> DriveResult:
@@ -78,20 +96,7 @@ async def drive(
         while time.monotonic() < deadline:
             if writer is None:
                 reader, writer = await asyncio.open_connection(host, port)
-            started = time.perf_counter()
-            try:
-                writer.write(request)
-                status, keep_alive = await _read_response(reader)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                result.errors += 1
-                writer.close()
-                writer = None
-                continue
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
-            if status not in ok:
-                result.errors += 1
-            if not keep_alive:
-                writer.close()
+            if not await _exchange(reader, writer, request, time.perf_counter(), result, ok):
                 writer = None
         if writer is not None:
             writer.close()
@@ -126,20 +131,12 @@ async def drive_paced(
         try:
             if conn is None:
                 conn = await asyncio.open_connection(host, port)
-            reader, writer = conn
-            writer.write(request)
-            status, keep_alive = await _read_response(reader)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except OSError:
             result.errors += 1
             pool.put_nowait(None)
             return
-        result.latencies_ms.append((time.perf_counter() - due) * 1000)
-        if status not in ok:
-            result.errors += 1
-        if not keep_alive:
-            writer.close()
-            conn = None
-        pool.put_nowait(conn)
+        kept = await _exchange(*conn, request, due, result, ok)
+        pool.put_nowait(conn if kept else None)
 
     total = int(rate * seconds)
     start = time.perf_counter()
