@@ -124,6 +124,8 @@ else:
     _db.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("QUEUEY_DB_CONNECT_TIMEOUT", default=5)
     )
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["ENGINE"] = "queuey_site.postgresql"  # no health check on a fresh connection
 # Long-running loops call close_old_connections() around each unit of work; persistent
 # connections with health checks make that cheap and still recover from a restart.
 _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
