@@ -151,6 +151,7 @@ def execute_arrays(sql: str, params: list[Any]) -> int:
     binary. Django's client-side binding quotes every array element into SQL text with
     regular expressions, a fifth of a 100-job batch submit, and the server parses it all
     back. Returns the row count."""
+    connection.close_if_health_check_failed()  # as Django's own cursors do first
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         # %b: every parameter in binary; prepare=False: no server-side prepared
