@@ -52,15 +52,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--no-profile", action="store_true", help="only the rate")
+    parser.add_argument(
+        "--site-chain", action="store_true", help="the site's full middleware chain for /v1"
+    )
     args = parser.parse_args()
     redis_server = BenchRedis()
+    try:
+        _profile(args, redis_server)
+    finally:
+        redis_server.close()
+
+
+def _profile(args: argparse.Namespace, redis_server: BenchRedis) -> None:
     url = database_urls()[args.db]
     os.environ.update(base_env(url, redis_server.url, QUEUEY_API_RATE="100000000/minute"))
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.core.wsgi import get_wsgi_application
 
     from jobs.apikeys import create_api_key
 
@@ -72,7 +81,13 @@ def main() -> None:
         body = json.dumps({"jobs": jobs})
     else:
         body = json.dumps({"type": "demo.noop", "payload": {"n": 1}})
-    app = get_wsgi_application()
+    if args.site_chain:
+        from django.core.handlers.wsgi import WSGIHandler
+
+        app = WSGIHandler()
+    else:
+        from queuey_site.wsgi import application as app  # what gunicorn serves
+
     statuses: list[str] = []
 
     def start_response(status, headers, exc_info=None):
@@ -97,7 +112,6 @@ def main() -> None:
     print(f"{args.requests / elapsed:.0f} requests/s in one process{mode}; bad={len(bad)}")
     if not args.no_profile:
         pstats.Stats(profile).sort_stats(args.sort).print_stats(35)
-    redis_server.close()
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ MIDDLEWARE = [
 ]
 # /v1 is called with an x-api-key only, never from a browser session: its requests skip
 # the middleware that serves browsers (static files, sessions, CSRF, login, messages,
-# htmx), about 8 % of a job submit's time (queuey_site/handlers.py).
+# htmx): 12-21 % of a job submit's time in one process (queuey_site/handlers.py).
 BROWSER_ONLY_MIDDLEWARE = {
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
