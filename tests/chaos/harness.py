@@ -56,11 +56,10 @@ class Ledger:
     def lines(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        out = []
-        for raw in self.path.read_text().splitlines():
-            if raw.strip():
-                out.append(json.loads(raw))
-        return out
+        # Read while handlers append: a line being written may show up in part. Only
+        # newline-terminated lines count; the rest is read again next time.
+        complete, _, _being_written = self.path.read_text().rpartition("\n")
+        return [json.loads(raw) for raw in complete.splitlines() if raw.strip()]
 
     def starts(self, job_id: str | None = None) -> list[dict[str, Any]]:
         return [
