@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
 import time
 
+import redis
+from django.db import transaction
 from django.utils import timezone
 
+from jobs import conf
+from jobs.broker import revocations
 from jobs.errors import InvalidInput
 from jobs.models import ApiKey, ApiKeyScope
+
+logger = logging.getLogger("queuey.api")
 
 KEY_BYTES = 32
 
@@ -34,33 +42,84 @@ def create_api_key(*, name: str, scope: str, raw_key: str | None = None) -> tupl
 
 
 def revoke_api_key(*, name: str) -> int:
-    _recent.clear()
-    return ApiKey.objects.filter(name=name, revoked_at__isnull=True).update(
+    """Revoke the live keys called `name`; every API process refuses them at once while
+    Redis is up, within API_KEY_CACHE_SECONDS otherwise (docs/API.md)."""
+    count = ApiKey.objects.filter(name=name, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    _cache.clear()
+    if count:
+        # After the commit, or another process could reload the key before it sees the
+        # row revoked (and then cache it for good).
+        transaction.on_commit(_announce_revocation)
+    return count
 
 
-# Live keys seen in the last CACHE_SECONDS, by digest: a database query per API call was
-# a fifth of the submit path. A revocation made in another process therefore takes
-# effect within CACHE_SECONDS; in this process at once.
-CACHE_SECONDS = 5.0
-_recent: dict[str, tuple[ApiKey, float]] = {}
+def _announce_revocation() -> None:
+    _cache.clear()  # a request of ours may have re-cached it before the commit
+    try:
+        revocations.announce_revocation()
+    except redis.RedisError as exc:
+        # The database row is the truth and the revocation stands: the other processes
+        # only take up to the cache lifetime to notice.
+        logger.warning(
+            "queuey.key_revocation_unannounced error=%s: other API processes refuse the key "
+            "within %gs",
+            exc,
+            conf.get("API_KEY_CACHE_SECONDS"),
+        )
+
+
+class _KeyCache:
+    """Live keys looked up in the last API_KEY_CACHE_SECONDS, by digest: a database
+    query per API call was a fifth of the submit path.
+
+    A revocation clears it in every process (this one directly, the others through
+    jobs.broker.revocations). The generation closes the race with a lookup in flight:
+    a request that read the key just before the revocation's clear must not store it
+    just after, where it would outlive the revocation by a whole cache lifetime.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[ApiKey, float]] = {}
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def get(self, wanted: str) -> ApiKey | None:
+        cached = self._entries.get(wanted)
+        return cached[0] if cached is not None and cached[1] > time.monotonic() else None
+
+    def put(self, wanted: str, key: ApiKey, generation: int) -> None:
+        expires = time.monotonic() + conf.get("API_KEY_CACHE_SECONDS")
+        with self._lock:
+            if generation != self.generation:
+                return  # cleared since the lookup began: the row read may be stale
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[wanted] = (key, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+
+_cache = _KeyCache()
 
 
 def authenticate(raw_key: str) -> ApiKey | None:
     """The live key matching raw_key, or None (unknown, wrong and revoked look alike)."""
+    revocations.listen(_cache.clear)
     wanted = digest(raw_key)
-    cached = _recent.get(wanted)
-    if cached is not None and cached[1] > time.monotonic():
-        key = cached[0]
-    else:
+    key = _cache.get(wanted)
+    if key is None:
+        generation = _cache.generation
         key = ApiKey.objects.filter(key_digest=wanted).first()
         if key is None or key.revoked_at is not None:
-            _recent.pop(wanted, None)
             return None
-        if len(_recent) > 10_000:
-            _recent.clear()
-        _recent[wanted] = (key, time.monotonic() + CACHE_SECONDS)
+        _cache.put(wanted, key, generation)
     return key if hmac.compare_digest(key.key_digest, wanted) else None
 
 

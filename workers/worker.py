@@ -290,10 +290,20 @@ class Worker:
             self.request_stop()
 
     def _on_finished(self, outcome: Outcome, state: str) -> None:
+        rj = self.running.get(outcome.id, outcome.token)
         self.running.release(outcome.id, outcome.token)
         self.processed += 1
         if state == STALE:
+            # Redis refused the result: the lease was lost (expired and requeued, or the
+            # job cancelled) before the outcome arrived. This, not a failed renewal, is
+            # where a lost attempt is reported, since only the ack knows for sure.
             metrics.STALE_REFUSED.inc()
+            logger.warning(
+                "queuey.result_refused job=%s attempt=%s outcome=%s: its lease was lost",
+                outcome.id,
+                rj.job.attempt if rj is not None else "?",
+                outcome.outcome,
+            )
 
     # --- shutdown -----------------------------------------------------------------------
     def _shutdown(self, threads: list[threading.Thread]) -> None:

@@ -72,3 +72,8 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return f"{self.base}:lock:{name}"
+
+    @property
+    def key_revocations(self) -> str:
+        """Pub/sub channel: an API key was revoked, drop cached keys."""
+        return f"{self.base}:key_revocations"
