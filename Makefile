@@ -14,7 +14,7 @@ REQS    := requirements.txt requirements-dev.txt
 
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help venv install redis redis-stop run test lint fmt bench chaos clean
+.PHONY: help venv install redis redis-stop run test lint fmt bench chaos chaos-hog clean
 
 help: ## list the targets
 	@echo "Queuey make targets:"
@@ -69,13 +69,16 @@ bench: install redis ## run the benchmark (python -m benchmarks.run)
 	$(PY) -m benchmarks.run
 
 # The soak: CHAOS_SECONDS (default 600) at 100 jobs/s with random faults, then the
-# oracle's table (also written to var/chaos-report.txt). The fast fault cases in
-# tests/chaos run with `make test`.
+# oracle's table (also written to var/chaos-report-<database>[-hog].txt). DATABASE_URL
+# picks the backend (SQLite unset). The fast fault cases in tests/chaos run with `make test`.
 CHAOS_SECONDS ?= 600
 chaos: install ## the soak: CHAOS_SECONDS (default 600) of load + random faults, oracle's table
 	scripts/ensure_redis.sh install
 	CHAOS_SECONDS=$(CHAOS_SECONDS) $(VENV)/bin/pytest tests/chaos -m soak \
 	  --timeout $$(( $(CHAOS_SECONDS) + 900 )) $(PYTEST_ARGS)
+
+chaos-hog: ## the soak with a busy process per core beside it (CPU contention)
+	CHAOS_HOG=1 $(MAKE) chaos
 
 clean: ## remove caches, var/ (SQLite file, local Redis files, metrics) and collected static
 	@if [ -f var/redis.pid ]; then scripts/ensure_redis.sh stop || true; fi

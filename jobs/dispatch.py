@@ -44,6 +44,7 @@ def dispatch_of(job: Job | NewJob, payload_json: str | None = None) -> Dispatch:
         due_ms=to_ms(job.scheduled_at),
         state=_STATE_IN_REDIS[JobStatus(job.status)],
         version=job.version,
+        run=job.run,
     )
 
 

@@ -17,11 +17,16 @@ class Job(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
-    # Attempts started so far (lost ones included), and the attempt number after which
-    # the job is dead. A DLQ replay raises the limit: a fresh budget of max_attempts.
+    # The number of the latest attempt (lost ones included; numbers run on across runs),
+    # and the attempt number after which the job is dead.
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField()
     attempt_limit = models.PositiveIntegerField()
+    # A run is the submit, or a replay / manual retry, each with a fresh budget of
+    # max_attempts: `run` is the current one, `run_base` the last attempt number before
+    # it began (so the current run has started `attempts - run_base` attempts).
+    run = models.PositiveIntegerField(default=1, db_default=1)
+    run_base = models.PositiveIntegerField(default=0, db_default=0)
     timeout_seconds = models.FloatField()
     dedupe_key = models.CharField(max_length=255, null=True, blank=True)
     created_at = models.DateTimeField()
@@ -48,10 +53,16 @@ class Job(models.Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    @property
+    def run_attempts(self) -> int:
+        """Attempts started in the current run (what max_attempts budgets)."""
+        return max(0, self.attempts - self.run_base)
+
 
 class Attempt(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_records")
     number = models.PositiveIntegerField()
+    run = models.PositiveIntegerField(default=1, db_default=1)
     worker_id = models.CharField(max_length=128, blank=True, default="")
     outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
     error = models.TextField(blank=True, default="")

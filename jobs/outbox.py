@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.broker.client import Broker
+from jobs.broker.types import Outcome
 from jobs.bulk_insert import insert_rows
 from jobs.bulk_update import update_versioned
 from jobs.models import Attempt, Job
-from jobs.states import JobStatus
+from jobs.states import AttemptOutcome, JobStatus
 from jobs.timeutil import from_ms
 
 logger = logging.getLogger("queuey.outbox")
@@ -68,6 +69,33 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
     return [
         (raw, e["id"], str(e["v"]) if e["status"] in _FORGET_IN_REDIS else "") for e, raw in entries
     ]
+
+
+def record_refused(worker_id: str, outcomes: list[Outcome]) -> int:
+    """Record attempts whose result Redis refused as stale, unless their number already
+    has a row (a lease the watchdog expired, a timeout, a cancel: those wrote it). A run
+    the database never saw start (Redis lost its data between the claim and the running
+    mark) is otherwise missing from the job's history. Returns the rows inserted."""
+    jobs = {o.id for o in outcomes if o.attempt > 0}
+    if not jobs:
+        return 0
+    alive = {str(pk) for pk in Job.objects.filter(pk__in=jobs).values_list("pk", flat=True)}
+    rows = [
+        [
+            uuid.UUID(o.id),
+            o.attempt,
+            worker_id,
+            AttemptOutcome.LEASE_EXPIRED,
+            f"lease lost before the result was reported; its {o.outcome} result was refused",
+            "",
+            from_ms(o.started_ms),
+            from_ms(o.finished_ms),
+            o.run,
+        ]
+        for o in outcomes
+        if o.id in alive and o.attempt > 0
+    ]
+    return insert_rows(Attempt, ATTEMPT_COLUMNS, rows, ignore_conflicts=True)
 
 
 def apply_and_settle(broker: Broker, raw_entries: list[str]) -> int:
@@ -124,6 +152,7 @@ ATTEMPT_COLUMNS = [
     "traceback",
     "started_at",
     "finished_at",
+    "run",
 ]
 
 
@@ -137,6 +166,7 @@ def _attempt_row(e: dict[str, Any]) -> list[Any]:
         e.get("tb") or "",
         from_ms(e.get("started")),
         from_ms(e.get("finished")),
+        e.get("run") or 1,
     ]
 
 
@@ -147,6 +177,10 @@ def _job_fields(e: dict[str, Any]) -> dict[str, Any]:
         fields["attempts"] = e["attempt"]
     if e.get("limit") is not None:
         fields["attempt_limit"] = e["limit"]
+    if e.get("run") is not None:
+        fields["run"] = e["run"]
+    if e.get("run_base") is not None:
+        fields["run_base"] = e["run_base"]
     if e.get("outcome") and e.get("started"):
         fields["started_at"] = from_ms(e["started"])  # the latest attempt's start
     if status == JobStatus.SUCCEEDED:

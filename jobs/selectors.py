@@ -38,6 +38,19 @@ def get_job(*, job_id: str) -> Job:
     return job
 
 
+def runs_of(job: Job) -> list[dict]:
+    """The job's attempts grouped by run: the submit is run 1, each replay or manual
+    retry starts the next with a fresh budget of max_attempts. Uses the prefetched
+    attempt rows (get_job)."""
+    numbers: dict[int, list[int]] = {run: [] for run in range(1, job.run + 1)}
+    for attempt in job.attempt_records.all():
+        numbers.setdefault(attempt.run, []).append(attempt.number)
+    return [
+        {"run": run, "max_attempts": job.max_attempts, "attempts": sorted(found)}
+        for run, found in sorted(numbers.items())
+    ]
+
+
 def list_jobs(
     *,
     status: str | None = None,

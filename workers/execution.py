@@ -50,6 +50,8 @@ def run_attempt(job: ClaimedJob, started_ms: int) -> Outcome:
         started_ms=started_ms,
         finished_ms=wall_ms(),
         retry_delay_ms=0,
+        attempt=job.attempt,
+        run=job.run,
     )
 
 
@@ -70,6 +72,8 @@ def failure(
         started_ms=started_ms,
         finished_ms=wall_ms(),
         retry_delay_ms=retry_delay_ms(spec, job.attempt),
+        attempt=job.attempt,
+        run=job.run,
     )
 
 

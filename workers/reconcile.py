@@ -15,6 +15,12 @@ outcome (the 600 s soak found one job with two `succeeded` attempts). So:
    jobs Redis did not hold yet (not the ones a late submitter dispatched meanwhile), in
    the database. Versions Redis issued before it lost its data are all older, so a late
    write from before the loss is refused by the usual version guard.
+4. After a data loss, a job the database holds as waiting may have been claimed just
+   before it, its running mark not yet written: that run goes on unseen, and the rerun
+   must not reuse its attempt number (a handler that reads its attempt number, and the
+   job's history, would both be misled; found by a soak under CPU contention). So each
+   such job skips one attempt number, kept for that run (recorded when its refused
+   result comes in: outbox.record_refused), with the budget raised by one to match.
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ RECONCILER_LOCK_ID = 0x51554555  # "QUEU"
 _WAITING = {JobStatus.SCHEDULED, JobStatus.RETRYING}
 
 
-def reconcile(broker: Broker, *, include_dead: bool = False) -> int:
-    statuses = set(ACTIVE_STATUSES) | ({JobStatus.DEAD} if include_dead else set())
+def reconcile(broker: Broker, *, after_data_loss: bool = False) -> int:
+    """Dispatch the unfinished jobs Redis does not hold. `after_data_loss` (Redis lost its
+    data): dead jobs are rebuilt too, and waiting jobs skip an attempt number (point 4)."""
+    statuses = set(ACTIVE_STATUSES) | ({JobStatus.DEAD} if after_data_loss else set())
     dispatched = 0
     last_id = None
     while True:
@@ -56,10 +64,12 @@ def reconcile(broker: Broker, *, include_dead: bool = False) -> int:
         last_id = ids[-1]
         missing = broker.missing_jobs(ids)
         if missing:
-            dispatched += redispatch(broker, missing, statuses)
+            dispatched += redispatch(broker, missing, statuses, after_data_loss=after_data_loss)
 
 
-def redispatch(broker: Broker, ids: list[str], statuses: set[str]) -> int:
+def redispatch(
+    broker: Broker, ids: list[str], statuses: set[str], *, after_data_loss: bool = False
+) -> int:
     """Take the jobs back from whoever held them and dispatch them again; returns how
     many were dispatched (0 when another reconciler is at it: it is retried next pass)."""
     with transaction.atomic():
@@ -74,12 +84,15 @@ def redispatch(broker: Broker, ids: list[str], statuses: set[str]) -> int:
             return 0
         lost = _lost_attempts(rows)
         now = from_ms(broker.now_ms())  # Redis's clock decides what is due
+        due = [j for j in rows if j.status in _WAITING and _is_due(j, now)]
+        maybe_claimed = (
+            {j.pk for j in rows if j.status == JobStatus.QUEUED} | {j.pk for j in due}
+            if after_data_loss
+            else set()
+        )
         requeued = [
-            j
-            for j in rows
-            if (j.status == JobStatus.RUNNING and (j.pk, j.attempts) in lost)
-            or (j.status in _WAITING and j.scheduled_at is not None and j.scheduled_at <= now)
-        ]
+            j for j in rows if j.status == JobStatus.RUNNING and (j.pk, j.attempts) in lost
+        ] + due
         for job in requeued:
             job.status, job.scheduled_at = JobStatus.QUEUED, None
         Job.objects.filter(pk__in=[j.pk for j in requeued]).update(
@@ -87,14 +100,23 @@ def redispatch(broker: Broker, ids: list[str], statuses: set[str]) -> int:
         )
         for job in rows:
             job.version += VERSION_STEP
+            if job.pk in maybe_claimed:
+                job.attempts += 1
+                job.attempt_limit += 1
         # Before the commit: a second reconciler waits for the lock, then finds them. A
         # job its submitter dispatched meanwhile keeps the submitter's version in Redis,
         # so only the jobs this dispatch created take the step in the database too.
         created = broker.enqueue_new([dispatch_of(job) for job in rows])
-        Job.objects.filter(pk__in=created).update(
-            version=F("version") + VERSION_STEP, updated_at=timezone.now()
+        stepped = Job.objects.filter(pk__in=created)
+        stepped.update(version=F("version") + VERSION_STEP, updated_at=timezone.now())
+        stepped.filter(pk__in=maybe_claimed).update(
+            attempts=F("attempts") + 1, attempt_limit=F("attempt_limit") + 1
         )
         return len(created)
+
+
+def _is_due(job: Job, now) -> bool:
+    return job.scheduled_at is not None and job.scheduled_at <= now
 
 
 def _reconciler_lock() -> bool:

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import redis
 from django.db import DatabaseError, close_old_connections, transaction
@@ -61,8 +61,11 @@ def _backoff(failures: int) -> float:
 
 
 class Reporter:
-    def __init__(self, broker: Broker, on_finished: Callable[[Outcome, str], None]) -> None:
+    def __init__(
+        self, broker: Broker, on_finished: Callable[[Outcome, str], None], worker_id: str = ""
+    ) -> None:
         self.broker = broker
+        self.worker_id = worker_id
         self.on_finished = on_finished  # (Outcome, new state or "stale") once Redis answered
         self._outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self._writes: queue.SimpleQueue[tuple[str, list]] = queue.SimpleQueue()
@@ -121,51 +124,62 @@ class Reporter:
 
     def ack(self, outcomes: list[Outcome]) -> None:
         results = self.broker.finish(outcomes)
-        entries = []
+        entries, refused = [], []
         for o, r in zip(outcomes, results, strict=True):
             self.on_finished(o, r.state)
-            if not r.stale:
+            if r.stale:
+                refused.append(o)
+            else:
                 entries.append(r.entry)
         faults.maybe_crash("after_ack_before_db")
         if entries:
             self._count_pending(len(entries))
             self._writes.put(("entries", entries))
+        if refused:
+            self._writes.put(("refused", refused))
 
     # --- database ---------------------------------------------------------------------
     def run_writes(self, stop: threading.Event) -> None:
         """Until `stop` is set and everything handed in is written (or given up on)."""
-        claimed: list[ClaimedJob] = []
-        unwritten: list[str] = []
+        batches: dict[str, list] = {"claimed": [], "entries": [], "refused": []}
+        claimed, unwritten, refused = batches.values()
         failures = 0
         while True:
             for kind, items in _take(self._writes, timeout=0.05, linger=WRITE_LINGER):
-                (claimed if kind == "claimed" else unwritten).extend(items)
-            if not claimed and not unwritten:
+                batches[kind].extend(items)
+            if not claimed and not unwritten and not refused:
                 if stop.is_set():
                     return
                 continue
             close_old_connections()
             try:
-                self.write(claimed, unwritten)
+                self.write(claimed, unwritten, refused)
                 self._count_pending(-len(unwritten))
-                claimed, unwritten, failures = [], [], 0
+                for batch in batches.values():
+                    batch.clear()
+                failures = 0
             except DatabaseError as exc:
                 failures += 1
                 logger.warning("queuey.db_write_failed error=%s retry=%d", exc, failures)
                 close_old_connections()
-                claimed = []  # "running" marks are informational; outcomes are not
+                claimed.clear()  # "running" marks are informational; outcomes are not
                 dropped = max(0, len(unwritten) - MAX_UNWRITTEN)
                 del unwritten[:dropped]
+                # Refused results only complete the history: drop the oldest first.
+                del refused[: max(0, len(refused) - MAX_UNWRITTEN)]
                 self._count_pending(-dropped)
                 if stop.is_set() and failures >= TRIES_AFTER_STOP:
                     return  # the entries wait in the Redis outbox for the watchdog
                 stop.wait(_backoff(failures))
 
-    def write(self, claimed: list[ClaimedJob], entries: list[str]) -> None:
+    def write(
+        self, claimed: list[ClaimedJob], entries: list[str], refused: Sequence[Outcome] = ()
+    ) -> None:
         with transaction.atomic():
             # Outcomes first: attempt rows, then job rows, the order the reconciler takes
             # its locks in (workers/reconcile.py), so the two cannot deadlock.
             settled = outbox.apply(entries)
+            outbox.record_refused(self.worker_id, list(refused))
             finished = {job_id for _, job_id, _ in settled}
             marks: dict[str, ClaimedJob] = {}  # one row per job (the newest claim)
             for j in claimed:

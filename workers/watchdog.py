@@ -76,7 +76,7 @@ class Watchdog:
         if lost_data or time.monotonic() >= self._next_reconcile:
             if lost_data:
                 logger.warning("queuey.redis_data_lost: rebuilding Redis from the database")
-            done["redispatched"] = reconcile(self.broker, include_dead=lost_data)
+            done["redispatched"] = reconcile(self.broker, after_data_loss=lost_data)
             metrics.JOBS_REDISPATCHED.inc(done["redispatched"])
             self.broker.mark_epoch()
             self._next_reconcile = time.monotonic() + conf.get("RECONCILE_INTERVAL")

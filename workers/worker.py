@@ -80,7 +80,9 @@ class Worker:
         self._acks_stop = threading.Event()
         self._writes_stop = threading.Event()
         self._keeper_stop = threading.Event()
-        self.reporter = Reporter(self.broker, on_finished=self._on_finished)
+        self.reporter = Reporter(
+            self.broker, on_finished=self._on_finished, worker_id=self.worker_id
+        )
         self.keeper = LeaseKeeper(
             broker=self.broker,
             running=self.running,
@@ -346,6 +348,8 @@ class Worker:
                         started_ms=rj.started_ms or wall_ms(),
                         finished_ms=wall_ms(),
                         retry_delay_ms=0,
+                        attempt=rj.job.attempt,
+                        run=rj.job.run,
                     )
                 )
                 if rj.thread_id is not None:

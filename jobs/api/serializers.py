@@ -10,9 +10,10 @@ import copy
 import dataclasses
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs import conf
+from jobs import conf, selectors
 from jobs.api.fields import (
     AwareDateTimeField,
     JobTypeField,
@@ -175,11 +176,27 @@ class JobBatchOut(serializers.Serializer):
 class AttemptOut(serializers.ModelSerializer):
     class Meta:
         model = Attempt
-        fields = ["number", "worker_id", "outcome", "error", "started_at", "finished_at"]
+        fields = ["number", "run", "worker_id", "outcome", "error", "started_at", "finished_at"]
+
+
+class RunOut(serializers.Serializer):
+    run = serializers.IntegerField(help_text="1 is the submit; each replay or retry adds one")
+    max_attempts = serializers.IntegerField(help_text="this run's attempt budget")
+    attempts = serializers.ListField(
+        child=serializers.IntegerField(), help_text="numbers of the attempts recorded in it"
+    )
 
 
 class JobSummaryOut(serializers.ModelSerializer):
-    attempt_count = serializers.IntegerField(source="attempts")
+    attempt_count = serializers.IntegerField(
+        source="run_attempts",
+        help_text="attempts started in the current run, lost ones included (at most "
+        "max_attempts, plus any released by a stopping worker)",
+    )
+    run = serializers.IntegerField(help_text="the current run: 1, +1 per replay or retry")
+    latest_attempt = serializers.IntegerField(
+        source="attempts", help_text="the latest attempt's number; numbers run on across runs"
+    )
 
     class Meta:
         model = Job
@@ -191,6 +208,8 @@ class JobSummaryOut(serializers.ModelSerializer):
             "error",
             "attempt_count",
             "max_attempts",
+            "run",
+            "latest_attempt",
             "dedupe_key",
             "created_at",
             "scheduled_at",
@@ -201,6 +220,11 @@ class JobSummaryOut(serializers.ModelSerializer):
 
 class JobOut(JobSummaryOut):
     attempts = AttemptOut(source="attempt_records", many=True)
+    runs = serializers.SerializerMethodField()
+
+    @extend_schema_field(RunOut(many=True))
+    def get_runs(self, job: Job) -> list[dict]:
+        return selectors.runs_of(job)
 
     class Meta(JobSummaryOut.Meta):
         fields = [
@@ -210,6 +234,7 @@ class JobOut(JobSummaryOut):
             "timeout_seconds",
             "updated_at",
             "attempts",
+            "runs",
         ]
 
 

@@ -70,6 +70,7 @@ class Broker:
                 j.due_ms,
                 j.state,
                 j.version,
+                j.run,
             ]
         return list(
             self._run("enqueue", [k.job_prefix, k.queue_prefix, k.scheduled, k.dlq, k.notify], args)
@@ -97,8 +98,9 @@ class Broker:
                 queue=raw[i + 7],
                 created_ms=int(raw[i + 8]),
                 claimed_ms=now,
+                run=int(raw[i + 9]),
             )
-            for i in range(1, len(raw), 9)
+            for i in range(1, len(raw), 10)
         ]
 
     def wait_for_work(self, timeout: float) -> bool:

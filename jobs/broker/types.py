@@ -21,6 +21,7 @@ class Dispatch:
     due_ms: int
     state: str  # queued | scheduled | retrying | dead
     version: int
+    run: int = 1
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ClaimedJob:
     queue: str
     created_ms: int
     claimed_ms: int
+    run: int = 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Outcome:
     started_ms: int
     finished_ms: int
     retry_delay_ms: int
+    # The attempt's number and run, as claimed: a refused result is recorded under them.
+    attempt: int = 0
+    run: int = 1
 
 
 @dataclass(frozen=True)

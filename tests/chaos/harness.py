@@ -10,8 +10,10 @@
 - The **oracle** then checks: lost = 0 (every acknowledged job terminal), unexpected = 0
   (no job nobody asked for), every extra execution explained by a recorded lost attempt
   (lease_expired, timeout, interrupted, failed, cancelled) or by a recorded fault that
-  wiped Redis, one recorded outcome per job (the succeeded attempt ran on the worker that
-  held its lease), and each job in exactly one Redis place matching its database state.
+  wiped Redis while the run held its lease (judged by the lease's fencing token, not by
+  when the handler started), one recorded outcome per job (the succeeded attempt ran on
+  the worker that held its lease), no two runs of a job with one attempt number, and each
+  job in exactly one Redis place matching its database state.
 """
 
 from __future__ import annotations
@@ -138,6 +140,10 @@ class DbView:
     def __init__(self, url: str) -> None:
         self.url = url
 
+    @property
+    def vendor(self) -> str:
+        return "sqlite" if self.url.startswith("sqlite:") else "postgresql"
+
     def _query(self, sql: str) -> list[tuple]:
         if self.url.startswith("sqlite:///"):
             conn = sqlite3.connect(self.url[len("sqlite:///") :], timeout=30)
@@ -262,6 +268,7 @@ class Report:
     explained: int = 0
     unexplained: list[str] = field(default_factory=list)
     outcome_errors: list[str] = field(default_factory=list)
+    number_errors: list[str] = field(default_factory=list)
     place_errors: list[str] = field(default_factory=list)
     states: Counter = field(default_factory=Counter)
 
@@ -277,6 +284,7 @@ class Report:
             ("duplicates", self.duplicates),
             ("duplicates explained", self.explained),
             ("outcome errors", len(self.outcome_errors)),
+            ("shared attempt numbers", len(self.number_errors)),
             ("place errors", len(self.place_errors)),
             ("final states", dict(self.states)),
             *(extra or {}).items(),
@@ -290,6 +298,7 @@ class Report:
             "unexpected": self.unexpected,
             "unexplained duplicate executions": self.unexplained,
             "outcome errors": self.outcome_errors,
+            "shared attempt numbers": self.number_errors,
             "place errors": self.place_errors,
         }
         bad = {k: v[:10] for k, v in problems.items() if v}
@@ -349,15 +358,16 @@ def check(
                 row is not None
                 and row["outcome"] in LOST_ATTEMPT_OUTCOMES
                 and _same_worker(run, row)
-            ):
-                rep.explained += len(job_runs) > 1
-            elif any(run.get("start", 0) <= t for t in wiped):
-                # It was running when Redis lost its data: that lease died with Redis.
+            ) or _lease_died_with_redis(run, wiped):
                 rep.explained += len(job_runs) > 1
             elif len(job_runs) > 1:
                 rep.unexplained.append(
                     f"{job}: attempt {run['attempt']} on pid {run['pid']} ({row})"
                 )
+        numbers = Counter(run["attempt"] for run in job_runs)
+        rep.number_errors += [
+            f"{job}: {n} runs as attempt {number}" for number, n in numbers.items() if n > 1
+        ]
     # one recorded outcome per job, from the attempt that held the lease
     for job, info in jobs.items():
         rows = attempts.get(job, [])
@@ -393,6 +403,20 @@ def check(
         if not ok:
             rep.place_errors.append(f"{job}: database {status}, Redis {where} hash {hash_state}")
     return rep
+
+
+# A run that ended this long before a wipe may still have had its result in flight.
+ACK_SLACK_SECONDS = 2.0
+
+
+def _lease_died_with_redis(run: dict[str, Any], wiped: list[float]) -> bool:
+    """The run held its lease when Redis lost its data: claimed before the wipe (its
+    fencing token is from the series before it: after a loss, tokens restart at Redis's
+    clock in microseconds) and not finished, result reported, well before it."""
+    return any(
+        int(run["token"]) < t * 1_000_000 and run.get("end", t) >= t - ACK_SLACK_SECONDS
+        for t in wiped
+    )
 
 
 def _same_worker(run: dict[str, Any], row: dict[str, Any]) -> bool:

@@ -229,8 +229,10 @@ class QueueMachine(RuleBasedStateMachine):
             if m["state"] == "running":  # its lease died with Redis: queued again
                 self.revoke(job)
                 m["state"] = "queued"
-            elif m["state"] == "retrying" and m.get("due_now"):
-                m["state"] = "queued"
+            elif m["state"] == "queued" or (m["state"] == "retrying" and m.get("due_now")):
+                # It could have been claimed unseen: one attempt number is kept for that
+                # run, and the budget grows to match (workers/reconcile.py, point 4).
+                m.update(state="queued", attempt=m["attempt"] + 1, limit=m["limit"] + 1)
         # reconcile dispatches in database order: take the order, check the members
         for q in conf.QUEUES:
             actual = self.redis.lrange(self.broker.keys.queue(q), 0, -1)

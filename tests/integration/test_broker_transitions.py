@@ -114,7 +114,8 @@ def test_fail_schedules_retry_with_delay_then_dead_after_limit(broker):
     assert before + 60_000 <= due <= broker.now_ms() + 60_000
     job.refresh_from_db()
     assert job.status == "retrying" and job.error == "boom"
-    assert broker.move_to_queue([c.id])  # retry now
+    broker.redis.zadd(broker.keys.scheduled, {c.id: 0})  # its backoff has passed
+    assert broker.promote_due()[0]
     [c2] = claim(broker)
     assert c2.attempt == 2
     [r2] = finish_and_write(broker, [outcome(c2, "failed", "boom again")])
@@ -126,6 +127,22 @@ def test_fail_schedules_retry_with_delay_then_dead_after_limit(broker):
         (1, "failed"),
         (2, "failed"),
     ]
+
+
+def test_retry_now_starts_a_new_run_with_a_fresh_budget(broker):
+    job = submit("demo.fail", max_attempts=2)
+    [c] = claim(broker)
+    finish_and_write(broker, [outcome(c, "failed", "boom", retry_delay_ms=60_000)])
+    [entry] = broker.move_to_queue([c.id])  # retry now
+    outbox.apply_and_settle(broker, [entry])
+    job.refresh_from_db()
+    assert (job.status, job.run, job.run_base, job.attempt_limit) == ("queued", 2, 1, 3)
+    assert job.run_attempts == 0
+    [c2] = claim(broker)
+    assert (c2.attempt, c2.run) == (2, 2)
+    [r2] = finish_and_write(broker, [outcome(c2, "failed", "boom again", retry_delay_ms=0)])
+    assert r2.state == "retrying"  # attempt 1 of 2 in this run
+    assert list(job.attempt_records.values_list("number", "run")) == [(1, 1), (2, 2)]
 
 
 def test_requeue_expired_goes_to_back_of_own_queue_and_counts_attempt(broker):

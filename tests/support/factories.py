@@ -40,4 +40,6 @@ def outcome(
         started_ms=now,
         finished_ms=now,
         retry_delay_ms=retry_delay_ms,
+        attempt=job.attempt,
+        run=job.run,
     )

@@ -7,11 +7,12 @@
 local now = now_ms()
 local id = ARGV[1]
 local jk = KEYS[1] .. id
-local f = redis.call('HMGET', jk, 'state', 'queue', 'attempt', 'worker', 'started')
+local f = redis.call('HMGET', jk, 'state', 'queue', 'attempt', 'worker', 'started', 'run')
 local state = f[1]
 if not state then return { 'missing', '' } end
 if state == 'succeeded' or state == 'cancelled' then return { 'terminal', state } end
-local e = { id = id, status = 'cancelled', attempt = tonumber(f[3]), finished = now }
+local e = { id = id, status = 'cancelled', attempt = tonumber(f[3]), run = tonumber(f[6] or 1),
+  finished = now }
 if state == 'queued' then
   redis.call('LREM', KEYS[2] .. f[2], 0, id)
 elseif state == 'scheduled' or state == 'retrying' then

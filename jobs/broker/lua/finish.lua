@@ -13,7 +13,8 @@ local out, woken = {}, 0
 for i = 1, #ARGV, 8 do
   local id, token, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local jk = KEYS[1] .. id
-  local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'limit', 'queue', 'worker')
+  local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'limit', 'queue', 'worker',
+    'run')
   if f[1] ~= 'running' or f[2] ~= token then
     out[#out + 1] = 'stale'
     out[#out + 1] = ''
@@ -22,7 +23,8 @@ for i = 1, #ARGV, 8 do
     local ver = redis.call('HINCRBY', jk, 'ver', 1)
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', jk, 'token')
-    local e = { id = id, v = ver, attempt = attempt, outcome = outcome, worker = f[6],
+    local e = { id = id, v = ver, attempt = attempt, run = tonumber(f[7] or 1), outcome = outcome,
+      worker = f[6],
       started = tonumber(ARGV[i + 5]), finished = tonumber(ARGV[i + 6]) }
     local state
     if outcome == 'succeeded' then

@@ -1,5 +1,6 @@
--- Move jobs onto their queue now: the oldest dead jobs (DLQ replay, with a fresh attempt
--- budget) or the given dead / retrying / scheduled jobs (retry now). ZPOPMIN and ZREM
+-- Move jobs onto their queue now: the oldest dead jobs (DLQ replay) or the given dead /
+-- retrying / scheduled jobs (retry now). A replayed or retried job starts a new run with
+-- a fresh attempt budget (max attempts past its latest attempt number). ZPOPMIN and ZREM
 -- take each job out once, so concurrent replays move each job once.
 -- KEYS[1] job key prefix  KEYS[2] queue key prefix  KEYS[3] dlq  KEYS[4] scheduled
 -- KEYS[5] outbox  KEYS[6] notify
@@ -25,15 +26,21 @@ end
 local out = {}
 for _, id in ipairs(candidates) do
   local jk = KEYS[1] .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'attempt', 'limit', 'max')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'attempt', 'limit', 'max', 'run')
   if f[1] == 'dead' or f[1] == 'retrying' or f[1] == 'scheduled' then
-    local limit = tonumber(f[4])
-    if f[1] == 'dead' then limit = tonumber(f[3]) + tonumber(f[5]) end
-    local ver = redis.call('HINCRBY', jk, 'ver', 1)
-    redis.call('HSET', jk, 'state', 'queued', 'limit', limit)
+    local attempt, limit, run = tonumber(f[3]), tonumber(f[4]), tonumber(f[6] or 1)
+    local e = { id = id, status = 'queued', attempt = attempt, run = run }
+    -- A dead or retrying job starts a new run with a fresh budget; a scheduled one
+    -- (waiting for its first run_at) just runs sooner.
+    if f[1] ~= 'scheduled' then
+      run, limit = run + 1, attempt + tonumber(f[5])
+      e.run, e.run_base = run, attempt
+    end
+    e.limit = limit
+    e.v = redis.call('HINCRBY', jk, 'ver', 1)
+    redis.call('HSET', jk, 'state', 'queued', 'limit', limit, 'run', run)
     redis.call('RPUSH', KEYS[2] .. f[2], id)
-    out[#out + 1] = outbox_add(KEYS[5], now, { id = id, v = ver, status = 'queued',
-      limit = limit, attempt = tonumber(f[3]) })
+    out[#out + 1] = outbox_add(KEYS[5], now, e)
   end
 end
 wake(KEYS[6], #out)

@@ -13,7 +13,8 @@ local out, woken = {}, 0
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[3], id)
   local jk = KEYS[1] .. id
-  local f = redis.call('HMGET', jk, 'state', 'attempt', 'limit', 'queue', 'worker', 'started')
+  local f = redis.call('HMGET', jk, 'state', 'attempt', 'limit', 'queue', 'worker', 'started',
+    'run')
   if f[1] == 'running' then
     local attempt, limit = tonumber(f[2]), tonumber(f[3])
     local ver = redis.call('HINCRBY', jk, 'ver', 1)
@@ -27,7 +28,7 @@ for _, id in ipairs(ids) do
       woken = woken + 1
     end
     redis.call('HSET', jk, 'state', state)
-    out[#out + 1] = outbox_add(KEYS[5], now, { id = id, v = ver, attempt = attempt, limit = limit,
+    out[#out + 1] = outbox_add(KEYS[5], now, { id = id, v = ver, attempt = attempt, run = tonumber(f[7] or 1), limit = limit,
       status = state, outcome = 'lease_expired', worker = f[5], started = tonumber(f[6]),
       finished = now, error = 'lease expired: worker ' .. (f[5] or '?') .. ' stopped renewing' })
   end
