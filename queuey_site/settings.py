@@ -240,6 +240,9 @@ QUEUEY_API_ANON_RATE = env.str("QUEUEY_API_ANON_RATE", default="120/minute")
 QUEUEY_API_BATCH_MAX = env.int("QUEUEY_API_BATCH_MAX", default=1000)
 QUEUEY_MAX_REQUEST_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 QUEUEY_API_RETRY_AFTER = env.int("QUEUEY_API_RETRY_AFTER", default=5)
+# How long an API process trusts a key it looked up: the bound on a revocation's delay
+# while Redis cannot announce it (docs/API.md, "Revoking a key").
+QUEUEY_API_KEY_CACHE_SECONDS = env.float("QUEUEY_API_KEY_CACHE_SECONDS", default=5.0)
 # Test-only fault injection: name of a step at which a worker process kills itself.
 QUEUEY_CRASH_AT = env.str("QUEUEY_CRASH_AT", default="")
 

@@ -292,7 +292,6 @@ class Worker:
             self.request_stop()
 
     def _on_finished(self, outcome: Outcome, state: str) -> None:
-        rj = self.running.get(outcome.id, outcome.token)
         self.running.release(outcome.id, outcome.token)
         self.processed += 1
         if state == STALE:
@@ -301,9 +300,9 @@ class Worker:
             # where a lost attempt is reported, since only the ack knows for sure.
             metrics.STALE_REFUSED.inc()
             logger.warning(
-                "queuey.result_refused job=%s attempt=%s outcome=%s: its lease was lost",
+                "queuey.result_refused job=%s attempt=%d outcome=%s: its lease was lost",
                 outcome.id,
-                rj.job.attempt if rj is not None else "?",
+                outcome.attempt,
                 outcome.outcome,
             )
 

@@ -138,11 +138,8 @@ class Broker:
             [k.job_prefix, k.queue_prefix, k.leases, k.scheduled, k.dlq, k.outbox, k.notify],
             args,
         )
-        results = [Finished(o.id, raw[2 * i], raw[2 * i + 1]) for i, o in enumerate(outcomes)]
-        for r in results:
-            if r.stale:
-                logger.warning("queuey.stale_token_refused job=%s", r.job_id)
-        return results
+        # A stale result is the caller's to report (the worker logs queuey.result_refused).
+        return [Finished(o.id, raw[2 * i], raw[2 * i + 1]) for i, o in enumerate(outcomes)]
 
     # --- watchdog transitions -----------------------------------------------------
     def requeue_expired(self, max_jobs: int = 500) -> list[str]:

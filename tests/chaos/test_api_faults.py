@@ -153,7 +153,7 @@ def test_cancel_while_running_the_late_ack_is_refused(chaos, api_key):
     chaos.wait_started(job)
     code, body = api.call("POST", f"/v1/jobs/{job}/cancel", api_key)
     assert code == 200 and body["status"] == "cancelled"
-    wait_for(lambda: "stale_token_refused" in chaos.log_text(), what="the late ack refused")
+    wait_for(lambda: "result_refused" in chaos.log_text(), what="the late ack refused")
     chaos.drain_and_check()
     assert chaos.status(job) == "cancelled"
     assert [a["outcome"] for a in chaos.db.attempts()[job]] == ["cancelled"]

@@ -63,7 +63,7 @@ def test_redis_loses_all_data(chaos):
         JobRequest(type="demo.noop", payload={"d": 1}, queue="low", dedupe_key="chaos-key")
     )
     assert again.job_id == deduped and not again.created
-    wait_for(lambda: "stale_token_refused" in chaos.log_text(), what="the late ack refused")
+    wait_for(lambda: "result_refused" in chaos.log_text(), what="the late ack refused")
     chaos.worker()  # now serve `low` too
     report = chaos.drain_and_check()
     assert chaos.status(dead) == "dead" and report.states["dead"] == 1

@@ -135,7 +135,7 @@ def test_sigstop_past_the_lease_late_renew_ack_and_fail_are_refused(chaos):
     chaos.wait_status(fail, "retrying", "dead", "queued", timeout=30)
     chaos.wait_status(held, "dead", timeout=30)
     chaos.kill(stopped, signal.SIGCONT)
-    wait_for(lambda: chaos.log_text().count("stale_token_refused") >= 2, what="two stale refusals")
+    wait_for(lambda: chaos.log_text().count("result_refused") >= 2, what="two stale refusals")
     wait_for(
         lambda: f"queuey.lease_lost job={held}" in chaos.log_text(), what="the refused renewal"
     )
@@ -173,7 +173,7 @@ def test_network_cut_longer_than_the_lease(chaos):
         chaos.wait_status(job, "succeeded", timeout=30)
         time.sleep(1)  # keep the cut a little past the rerun: the fault's length
         proxy.heal()
-        wait_for(lambda: "stale_token_refused" in chaos.log_text(), timeout=30, what="refusal")
+        wait_for(lambda: "result_refused" in chaos.log_text(), timeout=30, what="refusal")
         chaos.kill(other, signal.SIGTERM)
         later = [chaos.submit("demo.noop", {"i": i}) for i in range(5)]
         report = chaos.drain_and_check(timeout=40)
