@@ -4,6 +4,10 @@
     GUNICORN_WORKERS  default 2      GUNICORN_THREADS  default 4 (gthread)
     GUNICORN_TIMEOUT  default 30     GUNICORN_GRACEFUL_TIMEOUT  default 25
     GUNICORN_CONTROL_SOCKET  path of gunicornc's control socket (default: disabled)
+    GUNICORN_WORKER_CLASS  default queuey_site.gunicorn_worker.HeadFirstWorker (gthread that
+                      reads each request head off-thread, so slow clients hold no thread,
+                      and answers gunicorn's own refusals in the API's JSON error shape)
+    GUNICORN_HEADER_TIMEOUT  default 10 s: a request head not complete by then is answered 408
 
 With PROMETHEUS_MULTIPROC_DIR set, the metrics of every worker process are aggregated by
 prometheus_client's multiprocess mode: the directory is emptied when the master starts and
@@ -23,7 +27,9 @@ def _int(name: str, default: int) -> int:
 
 bind = [os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT') or '8000'}"]
 workers = _int("GUNICORN_WORKERS", 2)
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+worker_class = os.environ.get(
+    "GUNICORN_WORKER_CLASS", "queuey_site.gunicorn_worker.HeadFirstWorker"
+)
 threads = _int("GUNICORN_THREADS", 4)
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
