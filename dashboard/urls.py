@@ -1,1 +1,29 @@
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard.views.actions import job_action
+from dashboard.views.job_detail import job_detail
+from dashboard.views.jobs import job_list
+from dashboard.views.overview import overview
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", overview, name="overview"),
+    # The admin's form refuses a non-staff account at the login itself ("staff only").
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            authentication_form=AdminAuthenticationForm,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="dashboard:login"), name="logout"),
+    path("jobs/", job_list, name="jobs"),
+    path("jobs/<str:job_id>/", job_detail, name="job_detail"),
+    path("jobs/<str:job_id>/<str:action>/", job_action, name="job_action"),
+]

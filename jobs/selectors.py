@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import redis
 from django.db import OperationalError
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMinute
+from django.utils import timezone
 
 from jobs import conf
 from jobs.broker.client import Broker
 from jobs.errors import InvalidInput, JobNotFound, StoreUnavailable
 from jobs.ids import parse_job_id
-from jobs.models import Job
-from jobs.states import JobStatus
+from jobs.models import Attempt, Job
+from jobs.states import AttemptOutcome, JobStatus
 
 MAX_PAGE = 200
 
@@ -132,3 +136,187 @@ def list_workers() -> list[dict]:
         return Broker().workers()
     except redis.RedisError as exc:
         raise StoreUnavailable("the queue broker is unavailable; retry shortly") from exc
+
+
+def broker_available() -> bool:
+    """Whether Redis answers now (the dashboard's banner); never raises."""
+    try:
+        Broker().now_ms()
+    except redis.RedisError:
+        return False
+    return True
+
+
+# --- overview and search reads (plain data; the dashboard renders them) -----------------
+def job_counts() -> dict:
+    """Jobs by state, overall and per queue: one GROUP BY over the job table."""
+    by_status = dict.fromkeys(JobStatus.values, 0)
+    by_queue = {q: dict.fromkeys(JobStatus.values, 0) for q in conf.QUEUES}
+    rows = Job.objects.order_by().values_list("status", "queue").annotate(n=Count("id"))
+    try:
+        found = list(rows)
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+    for status, queue, n in found:
+        by_status[status] = by_status.get(status, 0) + n
+        by_queue.setdefault(queue, dict.fromkeys(JobStatus.values, 0))[status] = n
+    return {"by_status": by_status, "by_queue": by_queue, "total": sum(by_status.values())}
+
+
+# An attempt counts as failed when it ended without a result through no one's choice; a
+# cancelled attempt was an operator's decision and counts as neither.
+FAILED_OUTCOMES = (
+    AttemptOutcome.FAILED,
+    AttemptOutcome.TIMEOUT,
+    AttemptOutcome.LEASE_EXPIRED,
+    AttemptOutcome.INTERRUPTED,
+)
+
+
+def outcomes_per_minute(*, minutes: int = 60, now: datetime | None = None) -> dict:
+    """Finished attempts per minute over the last `minutes` (the current minute last),
+    from the attempt rows: succeeded, and failed (FAILED_OUTCOMES). Grouped in the
+    database, so the cost does not grow with the rows sent back."""
+    end = (now or timezone.now()).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    start = end - timedelta(minutes=minutes)
+    rows = (
+        Attempt.objects.filter(finished_at__gte=start, finished_at__lt=end)
+        .filter(outcome__in=[AttemptOutcome.SUCCEEDED, *FAILED_OUTCOMES])
+        .annotate(minute=TruncMinute("finished_at"))
+        .order_by()
+        .values_list("minute", "outcome")
+        .annotate(n=Count("id"))
+    )
+    succeeded, failed = [0] * minutes, [0] * minutes
+    try:
+        found = list(rows)
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+    for minute, outcome, n in found:
+        index = int((minute - start).total_seconds() // 60)
+        if 0 <= index < minutes:
+            series = succeeded if outcome == AttemptOutcome.SUCCEEDED else failed
+            series[index] += n
+    done, lost = sum(succeeded), sum(failed)
+    return {
+        "start": start,
+        "minutes": minutes,
+        "succeeded": succeeded,
+        "failed": failed,
+        "total_succeeded": done,
+        "total_failed": lost,
+        "failure_rate": lost / (done + lost) if done + lost else None,
+    }
+
+
+@dataclass(frozen=True)
+class JobSearch:
+    """What the jobs page filters on; None means "any"."""
+
+    status: str | None = None
+    type: str | None = None
+    queue: str | None = None
+    job_id: uuid.UUID | None = None
+    dedupe_key: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    error_contains: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRowPage:
+    rows: list[dict]
+    next_cursor: str | None
+    matched: int  # how many rows match, counted up to count_cap + 1
+    capped: bool  # more than count_cap match
+
+
+# Listed columns only: a row never loads the payload, result or traceback.
+JOB_ROW_FIELDS = (
+    "id",
+    "type",
+    "queue",
+    "status",
+    "attempts",
+    "run_base",
+    "max_attempts",
+    "dedupe_key",
+    "error",
+    "created_at",
+    "finished_at",
+)
+
+
+def search_jobs(
+    *, search: JobSearch, cursor: str | None = None, limit: int = 50, count_cap: int = 1000
+) -> JobRowPage:
+    """Newest first, keyset-paginated by id like list_jobs; the count is bounded (a
+    COUNT over a LIMIT subquery), never a COUNT(*) over the table."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}", field="limit")
+    matching = _searched(search)
+    page_rows = matching.filter(id__lt=decode_cursor(cursor)) if cursor else matching
+    try:
+        rows = list(page_rows.values(*JOB_ROW_FIELDS)[: limit + 1])
+        matched = matching.values("id")[: count_cap + 1].count()
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["id"]) if more and rows else None
+    return JobRowPage(rows, next_cursor, min(matched, count_cap), matched > count_cap)
+
+
+def _searched(search: JobSearch) -> QuerySet[Job]:
+    if search.status is not None and search.status not in JobStatus.values:
+        raise InvalidInput(f"unknown status; valid: {', '.join(JobStatus.values)}", field="status")
+    if search.queue is not None and search.queue not in conf.QUEUES:
+        raise InvalidInput(f"unknown queue; valid: {', '.join(conf.QUEUES)}", field="queue")
+    exact = {
+        "status": search.status,
+        "queue": search.queue,
+        "type": search.type,
+        "pk": search.job_id,
+        "dedupe_key": search.dedupe_key,
+        "created_at__gte": search.created_from,
+        "created_at__lt": search.created_to,
+        "error__icontains": search.error_contains,
+    }
+    return Job.objects.order_by("-id").filter(**{k: v for k, v in exact.items() if v is not None})
+
+
+def attempt_timeline(job: Job) -> list[dict]:
+    """The job's attempts grouped by run (runs_of), newest run first, each attempt as
+    plain data. Uses the prefetched attempt rows (get_job)."""
+    by_number = {a.number: a for a in job.attempt_records.all()}
+    runs = [
+        {
+            "run": run["run"],
+            "max_attempts": run["max_attempts"],
+            "current": run["run"] == job.run,
+            "attempts": [_attempt_row(by_number[n]) for n in run["attempts"]],
+        }
+        for run in runs_of(job)
+    ]
+    return runs[::-1]
+
+
+def _attempt_row(attempt: Attempt) -> dict:
+    # Worker ids are host:pid:random (workers/worker.py); anything else is shown whole.
+    parts = attempt.worker_id.rsplit(":", 2)
+    host, pid = (parts[0], parts[1]) if len(parts) == 3 else (attempt.worker_id, "")
+    ended = attempt.started_at and attempt.finished_at
+    return {
+        "number": attempt.number,
+        "worker_id": attempt.worker_id,
+        "host": host,
+        "pid": pid,
+        "outcome": attempt.outcome,
+        "error": attempt.error,
+        "traceback": attempt.traceback,
+        "started_at": attempt.started_at,
+        "finished_at": attempt.finished_at,
+        "duration_seconds": (
+            (attempt.finished_at - attempt.started_at).total_seconds() if ended else None
+        ),
+    }

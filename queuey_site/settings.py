@@ -170,7 +170,13 @@ STORAGES = {
     # Without DEBUG nothing else serves static files (htmx, Swagger UI) in the image.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-LOGIN_URL = "/admin/login/"
+# The dashboard's own login (staff only); the admin keeps its own at /admin/login/.
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+# Sessions are written to the database and read through the django-redis cache: a Redis
+# restart logs nobody out, and with Redis down reads fall back to the database
+# (IGNORE_EXCEPTIONS above).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Production-safe transport defaults; `make run` turns them off for plain-HTTP localhost.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -1,0 +1,54 @@
+"""Who may see and who may act: staff see everything, operators also act.
+
+Operators are the members of the "operators" group (dashboard/migrations/0001) and every
+superuser, so the `admin` user that bootstrap_dev creates can act from the first login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+
+from dashboard.responses import error_page
+
+OPERATORS_GROUP = "operators"
+
+View = Callable[..., HttpResponse]
+
+
+def is_operator(user) -> bool:
+    if not (user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or user.groups.filter(name=OPERATORS_GROUP).exists()
+
+
+def staff_required(view: View) -> View:
+    """Anonymous: to the login page. Logged in but not staff: a 403 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (user.is_active and user.is_staff):
+            return error_page(request, 403, "The dashboard is for staff accounts only.")
+        request.is_operator = is_operator(user)  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def operator_required(view: View) -> View:
+    """staff_required, and the user must be an operator (a viewer gets a 403 page)."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.is_operator:  # type: ignore[attr-defined]
+            return error_page(request, 403, "Only operators can act on jobs; you can view them.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
