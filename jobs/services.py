@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import redis
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
@@ -66,9 +67,13 @@ def _redis_required() -> Iterator[None]:
 
 
 # --- submit ---------------------------------------------------------------------------
-def submit_job(request: JobRequest) -> SubmitResult:
+def submit_job(request: JobRequest, *, after_commit: bool = False) -> SubmitResult:
     """Store the job, then dispatch it. Answers once the row is committed, even with Redis
-    down: the watchdog dispatches what Redis has not seen."""
+    down: the watchdog dispatches what Redis has not seen.
+
+    `after_commit` (the in-process enqueue, jobs.enqueue): inside the caller's
+    transaction the row is written there and dispatched only once it commits (never
+    after a rollback); outside one, at once, as here."""
     prepared = prepare(request)
     with _database_required():
         existing = _live_dedupe(prepared)
@@ -78,26 +83,48 @@ def submit_job(request: JobRequest) -> SubmitResult:
             # One statement needs no transaction: BEGIN and COMMIT are two round trips of
             # three. (SQLite keeps it: its BEGIN queues for the write lock in fine steps.)
             _insert_jobs([prepared])
-            return _dispatched(prepared)
+            return _dispatched(prepared, after_commit)
         with transaction.atomic():
             _insert_jobs([prepared])
             existing = _take_dedupe_key(prepared)
             if existing:
                 transaction.set_rollback(True)
                 return SubmitResult(existing, created=False)
-    return _dispatched(prepared)
+    return _dispatched(prepared, after_commit)
 
 
-def _dispatched(prepared: PreparedJob) -> SubmitResult:
-    try_dispatch(None, [dispatch_of(prepared.job, prepared.payload_json)])
-    metrics.labeled(metrics.JOBS_ENQUEUED, prepared.job.queue, prepared.job.type).inc()
+def _dispatched(prepared: PreparedJob, after_commit: bool = False) -> SubmitResult:
+    if after_commit:
+        _dispatch_on_commit([prepared])
+    else:
+        try_dispatch(None, [dispatch_of(prepared.job, prepared.payload_json)])
+        metrics.labeled(metrics.JOBS_ENQUEUED, prepared.job.queue, prepared.job.type).inc()
     return SubmitResult(str(prepared.job.id), created=True)
 
 
-def submit_batch(requests: list[JobRequest]) -> list[BatchItemResult]:
+def _dispatch_on_commit(new: list[PreparedJob]) -> None:
+    """Dispatch once the caller's transaction commits (at once outside one); a rolled-back
+    savepoint drops the callback with its rows. A crash between the commit and this
+    dispatch leaves committed rows Redis never saw: the watchdog's reconciler dispatches
+    them (tests/integration/test_enqueue.py kills a process right there). robust: a
+    failure here must not cancel the caller's own on_commit callbacks."""
+    if new:
+        transaction.on_commit(partial(_dispatch_now, new), robust=True)
+
+
+def _dispatch_now(new: list[PreparedJob]) -> None:
+    try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in new])
+    for (queue, type_), count in Counter((p.job.queue, p.job.type) for p in new).items():
+        metrics.labeled(metrics.JOBS_ENQUEUED, queue, type_).inc(count)
+
+
+def submit_batch(
+    requests: list[JobRequest], *, after_commit: bool = False
+) -> list[BatchItemResult]:
     """Submit many jobs with one database transaction and one Redis round trip.
 
     Each item is validated and deduplicated on its own; results come back in order.
+    `after_commit`: as for submit_job.
     """
     now = timezone.now()
     results: list[BatchItemResult | None] = [None] * len(requests)
@@ -115,9 +142,10 @@ def submit_batch(requests: list[JobRequest]) -> list[BatchItemResult]:
             # A concurrent submit took one of our dedupe keys between read and insert:
             # fall back to item-by-item, which settles each race in the database.
             new = _insert_one_by_one(prepared, results)
-    try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in new])
-    for (queue, type_), count in Counter((p.job.queue, p.job.type) for p in new).items():
-        metrics.labeled(metrics.JOBS_ENQUEUED, queue, type_).inc(count)
+    if after_commit:
+        _dispatch_on_commit(new)
+    else:
+        _dispatch_now(new)
     return [r or BatchItemResult(error=InvalidInput("not processed")) for r in results]
 
 
