@@ -1,0 +1,165 @@
+"""Jobs page: each filter, keyset pages with no OFFSET, a capped count, bad filters as a
+400 page naming the field, and the live table fragment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dashboard.views import jobs as jobs_view
+from jobs.models import Job
+from tests.dashboard.conftest import finish
+from tests.support.factories import submit
+
+pytestmark = pytest.mark.django_db
+
+
+def listed(client, **params) -> list[str]:
+    response = client.get("/dashboard/jobs/", params)
+    assert response.status_code == 200, response.content[:500]
+    return [str(row["id"]) for row in response.context["page"].rows]
+
+
+@pytest.fixture
+def mixed(broker):
+    """Five jobs: two types, three queues, one succeeded, one with a known error."""
+    jobs = {
+        "mail": submit("text.reverse", {"text": "a"}, dedupe_key="mail-a"),
+        "mail_low": submit("text.reverse", {"text": "b"}, queue="low"),
+        "report": submit("demo.sleep", {"seconds": 0}, queue="high"),
+        "noop": submit("demo.noop", {}),
+        "broken": submit("demo.noop", {"x": 1}),
+    }
+    finish(broker, "succeeded")  # the high one: report
+    Job.objects.filter(pk=jobs["broken"].pk).update(error="KeyError: 'customer_id' missing")
+    stamps = {"mail": 1, "mail_low": 2, "report": 3, "noop": 4, "broken": 5}
+    for name, day in stamps.items():
+        Job.objects.filter(pk=jobs[name].pk).update(created_at=datetime(2026, 11, day, tzinfo=UTC))
+    return {name: str(job.id) for name, job in jobs.items()}
+
+
+def test_unfiltered_lists_newest_first_with_links(viewer_client, mixed):
+    response = viewer_client.get("/dashboard/jobs/")
+    ids = [str(r["id"]) for r in response.context["page"].rows]
+    assert ids == [mixed[n] for n in ("broken", "noop", "report", "mail_low", "mail")]
+    assert f'href="/dashboard/jobs/{mixed["report"]}/"'.encode() in response.content
+    assert b"5 matching jobs" in response.content
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "succeeded"}, ["report"]),
+        ({"status": "queued", "type": "text.reverse"}, ["mail_low", "mail"]),
+        ({"type": "demo.noop"}, ["broken", "noop"]),
+        ({"queue": "low"}, ["mail_low"]),
+        ({"dedupe_key": "mail-a"}, ["mail"]),
+        ({"error": "customer_ID"}, ["broken"]),  # contains, any case
+        (
+            {"created_from": "2026-11-02T00:00", "created_to": "2026-11-04T00:00"},
+            ["report", "mail_low"],
+        ),
+        ({"created_from": "2026-11-05T00:00:00+00:00"}, ["broken"]),
+        ({"status": "", "type": "", "queue": ""}, ["broken", "noop", "report", "mail_low", "mail"]),
+    ],
+)
+def test_each_filter(viewer_client, mixed, params, expected):
+    assert listed(viewer_client, **params) == [mixed[n] for n in expected]
+
+
+def test_exact_id_filter(viewer_client, mixed):
+    assert listed(viewer_client, id=mixed["noop"]) == [mixed["noop"]]
+
+
+def test_the_form_shows_the_filter_it_applied(viewer_client, mixed):
+    response = viewer_client.get("/dashboard/jobs/", {"status": "queued", "type": "text.reverse"})
+    assert b'<option value="queued" selected>' in response.content
+    assert b'name="type" value="text.reverse"' in response.content
+
+
+def test_keyset_pages_without_offset(viewer_client, monkeypatch):
+    monkeypatch.setattr(jobs_view, "PAGE_SIZE", 2)
+    made = [str(submit("demo.noop", {"i": i}).id) for i in range(5)][::-1]  # newest first
+    seen = []
+    url, params = "/dashboard/jobs/", {"type": "demo.noop"}
+    with CaptureQueriesContext(connection) as queries:
+        while True:
+            response = viewer_client.get(url, params)
+            page = response.context["page"]
+            seen += [str(r["id"]) for r in page.rows]
+            if not page.next_cursor:
+                break
+            assert f"type=demo.noop&amp;cursor={page.next_cursor}".encode() in response.content
+            params = {"type": "demo.noop", "cursor": page.next_cursor}
+    assert seen == made
+    assert b">Newest<" in response.content  # a way back to the first page
+    sql = " ".join(q["sql"].upper() for q in queries.captured_queries)
+    assert "OFFSET" not in sql
+
+
+def test_count_is_capped(viewer_client, monkeypatch):
+    monkeypatch.setattr(jobs_view, "COUNT_CAP", 2)
+    for _ in range(3):
+        submit("demo.noop", {})
+    response = viewer_client.get("/dashboard/jobs/")
+    assert b"2+ matching jobs" in response.content
+    assert len(response.context["page"].rows) == 3
+
+
+def test_empty_state(viewer_client):
+    response = viewer_client.get("/dashboard/jobs/", {"type": "nothing.here"})
+    assert b"No job matches this filter." in response.content
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "exploded"}, "status"),
+        ({"queue": "urgent"}, "queue"),
+        ({"id": "not-a-uuid"}, "id"),
+        ({"created_from": "yesterday"}, "created_from"),
+        ({"created_to": "2026-13-40T99:00"}, "created_to"),
+        ({"created_from": "2026-11-05T00:00", "created_to": "2026-11-01T00:00"}, "created_to"),
+        ({"cursor": "!!!"}, "cursor"),
+        ({"type": "t" * 129}, "type"),
+        ({"dedupe_key": "k" * 256}, "dedupe_key"),
+        ({"error": "e" * 201}, "error"),
+        ({"type": "tab\there"}, "type"),
+    ],
+)
+def test_bad_filter_is_a_400_page_naming_the_field(viewer_client, params, field):
+    response = viewer_client.get("/dashboard/jobs/", params)
+    assert response.status_code == 400
+    assert f"Bad filter value for {field}:".encode() in response.content
+    assert b"<html" in response.content  # a page in the layout, not a traceback
+
+
+def test_htmx_poll_gets_the_table_fragment_with_the_same_filter(viewer_client, mixed):
+    response = viewer_client.get(
+        "/dashboard/jobs/", {"type": "text.reverse"}, headers={"HX-Request": "true"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and "<form" not in body
+    assert body.lstrip().startswith('<section id="jobs-table"')
+    assert 'hx-get="/dashboard/jobs/?type=text.reverse"' in body
+    assert mixed["mail_low"] in body and mixed["report"] not in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_rows_refresh_shows_the_new_state(viewer_client, broker, queued_job):
+    poll = {"headers": {"HX-Request": "true"}}
+    assert b"status-queued" in viewer_client.get("/dashboard/jobs/", **poll).content
+    finish(broker, "succeeded")
+    assert b"status-succeeded" in viewer_client.get("/dashboard/jobs/", **poll).content
+
+
+def test_jobs_page_with_redis_down_renders_from_the_database(viewer_client, redis_down):
+    submit("demo.noop", {})
+    response = viewer_client.get("/dashboard/jobs/")
+    assert response.status_code == 200
+    assert len(response.context["page"].rows) == 1
+    assert b"Redis is unreachable" in response.content
