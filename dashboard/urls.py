@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard.views.actions import job_action
+from dashboard.views.dead_letters import dead_letters, replay_all
 from dashboard.views.job_detail import job_detail
 from dashboard.views.jobs import job_list
 from dashboard.views.overview import overview
@@ -26,4 +27,6 @@ urlpatterns = [
     path("jobs/", job_list, name="jobs"),
     path("jobs/<str:job_id>/", job_detail, name="job_detail"),
     path("jobs/<str:job_id>/<str:action>/", job_action, name="job_action"),
+    path("dead/", dead_letters, name="dead_letters"),
+    path("dead/replay/", replay_all, name="replay_all"),
 ]

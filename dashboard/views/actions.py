@@ -12,6 +12,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dashboard.access import operator_required
@@ -43,4 +44,12 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render_detail(request, selectors.get_job(job_id=job_id), notice)
     getattr(messages, notice[0])(request, notice[1])
-    return redirect("dashboard:job_detail", job_id=job_id)
+    back = _back_to(request)
+    return redirect(back) if back else redirect("dashboard:job_detail", job_id=job_id)
+
+
+def _back_to(request: HttpRequest) -> str | None:
+    """A form may ask to come back to its page (Dead letters); only to this site."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    return target if target and safe else None

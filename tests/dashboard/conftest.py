@@ -78,7 +78,7 @@ def queued_job(db) -> Job:
 def dead_job(db, broker: Broker) -> Job:
     """Failed its only attempt (on WORKER) and sits in the DLQ."""
     job = submit("demo.noop", {"n": 2}, max_attempts=1)
-    finish(broker, "failed", detail='"ValueError: boom"')
+    finish(broker, "failed", detail="ValueError: boom")
     job.refresh_from_db()
     assert job.status == "dead"
     return job

@@ -47,7 +47,7 @@ def test_attempts_grouped_by_run_with_worker_outcome_error_and_traceback(
 ):
     Attempt.objects.filter(job=dead_job).update(traceback="Traceback (most recent call last):")
     assert operator_client.post(act(dead_job, "retry")).status_code == 302
-    finish(broker, "failed", detail='"ValueError: again"', worker="host-c:9:abc")
+    finish(broker, "failed", detail="ValueError: again", worker="host-c:9:abc")
     response = operator_client.get(detail(dead_job))
     runs = response.context["runs"]
     assert [r["run"] for r in runs] == [2, 1]  # newest run first
@@ -63,7 +63,7 @@ def test_attempts_grouped_by_run_with_worker_outcome_error_and_traceback(
 
 def test_lost_attempts_show_their_reason(viewer_client, broker):
     job = submit("demo.noop", {}, max_attempts=3)
-    finish(broker, "timeout", detail='"hard timeout after 1s"')
+    finish(broker, "timeout", detail="hard timeout after 1s")
     body = viewer_client.get(detail(job)).content.decode()
     assert "status-timeout" in body and "hard timeout after 1s" in body
 

@@ -56,7 +56,7 @@ def test_chart_and_failure_rate_come_from_finished_attempts(viewer_client, broke
     submit("demo.noop", {}, max_attempts=1)
     submit("demo.noop", {})
     submit("demo.noop", {})
-    finish(broker, "failed", detail='"nope"')
+    finish(broker, "failed", detail="nope")
     finish(broker, "succeeded")
     finish(broker, "succeeded")
     response = viewer_client.get("/dashboard/")
