@@ -14,3 +14,20 @@ if DATABASES["default"]["ENGINE"] == "queuey_site.sqlite":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = str(  # noqa: F405
         BASE_DIR / "var" / f"test-queuey-{os.getpid()}.sqlite3"  # noqa: F405
     )
+
+# The django.tasks backend and a small app of @task functions (tests/tasks_app); the
+# backport's app ("django_tasks") only adds its checks and log receivers.
+INSTALLED_APPS = [*INSTALLED_APPS, "django_tasks", "jobs.tasks", "tests.tasks_app"]  # noqa: F405
+_FAST_RETRY = {"backoff_base": 0.1, "backoff_max": 0.2}
+TASKS = {
+    "default": {
+        "BACKEND": "jobs.tasks.backend.QueueyTaskBackend",
+        "OPTIONS": {
+            "QUEUE_MAP": {"emails": "low"},
+            "TASK_OPTIONS": {
+                "tests.tasks_app.tasks.explode": {"max_attempts": 2, **_FAST_RETRY},
+                "tests.tasks_app.tasks.flaky": _FAST_RETRY,
+            },
+        },
+    }
+}
