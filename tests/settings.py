@@ -24,6 +24,7 @@ TASKS = {
         "BACKEND": "jobs.tasks.backend.QueueyTaskBackend",
         "OPTIONS": {
             "QUEUE_MAP": {"emails": "low"},
+            "MODULES": ["tests.tasks_app.more_tasks"],
             "TASK_OPTIONS": {
                 "tests.tasks_app.tasks.explode": {"max_attempts": 2, **_FAST_RETRY},
                 "tests.tasks_app.tasks.flaky": _FAST_RETRY,

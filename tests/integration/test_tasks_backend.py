@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import transaction
 
@@ -12,6 +16,7 @@ from jobs.services import submit_job
 from jobs.submission import JobRequest
 from jobs.tasks.compat import InvalidTask, TaskResultDoesNotExist, default_task_backend
 from jobs.tasks.results import exception_path
+from tests.support.stack import ROOT
 from tests.tasks_app import tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,6 +55,21 @@ def test_a_task_is_a_handler_under_its_dotted_path(broker):
     with pytest.raises(InvalidInput) as err:
         submit_job(JobRequest(type="tests.tasks_app.tasks.add", payload={"args": "x"}))
     assert err.value.field == "payload.args"
+
+
+def test_a_fresh_process_knows_every_task_without_importing_it():
+    """What a worker relies on: the jobs.tasks app imports the task modules at start."""
+    code = (
+        "import django; django.setup(); from jobs.handlers.registry import registered_types;"
+        "print(*[t for t in registered_types() if t.startswith('tests.tasks_app')])"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    names = {f"tests.tasks_app.tasks.{n}" for n in ("add", "explode", "flaky", "remind", "shout")}
+    assert set(out.stdout.split()) == names | {"tests.tasks_app.more_tasks.ping"}
 
 
 def test_in_a_transaction_the_task_is_dispatched_after_the_commit(broker):
