@@ -10,9 +10,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from dashboard.responses import error_page
+from dashboard.responses import database_down, error_page
+from jobs.errors import StoreUnavailable
 
 OPERATORS_GROUP = "operators"
 
@@ -30,15 +32,24 @@ def staff_required(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not (user.is_active and user.is_staff):
-            return error_page(request, 403, "The dashboard is for staff accounts only.")
-        request.is_operator = is_operator(user)  # type: ignore[attr-defined]
-        return view(request, *args, **kwargs)
+        try:
+            return _as_staff(view, request, *args, **kwargs)
+        except (StoreUnavailable, OperationalError):
+            # The database is down: the user lookup (request.user is lazy) or the page's
+            # reads failed. A plain page that needs nothing from it, never a traceback.
+            return database_down(request)
 
     return wrapper
+
+
+def _as_staff(view: View, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not (user.is_active and user.is_staff):
+        return error_page(request, 403, "The dashboard is for staff accounts only.")
+    request.is_operator = is_operator(user)  # type: ignore[attr-defined]
+    return view(request, *args, **kwargs)
 
 
 def operator_required(view: View) -> View:

@@ -30,3 +30,10 @@ def render_page(
 def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     context = {"status": status, "title": TITLES.get(status, "Error"), "message": message}
     return render(request, "dashboard/error.html", context, status=status)
+
+
+def database_down(request: HttpRequest) -> HttpResponse:
+    """503 from a template that reads nothing from the database (no user, no messages)."""
+    response = render(request, "dashboard/unavailable.html", status=503)
+    response["Retry-After"] = "5"
+    return response

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from dashboard.login_throttle import ThrottledLoginForm
 from dashboard.views.actions import job_action
 from dashboard.views.dead_letters import dead_letters, replay_all
 from dashboard.views.job_detail import job_detail
@@ -14,12 +14,13 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", overview, name="overview"),
-    # The admin's form refuses a non-staff account at the login itself ("staff only").
+    # The admin's form refuses a non-staff account at the login itself ("staff only");
+    # failed logins are throttled (dashboard/login_throttle.py).
     path(
         "login/",
         auth_views.LoginView.as_view(
             template_name="dashboard/login.html",
-            authentication_form=AdminAuthenticationForm,
+            authentication_form=ThrottledLoginForm,
         ),
         name="login",
     ),

@@ -134,3 +134,30 @@ def test_dashboard_is_served_by_the_site_chain_not_the_api_one():
     b"".join(RoutingWSGIHandler()(environ, start_response))
     assert seen["status"].startswith("302")
     assert seen["headers"]["Location"].startswith("/dashboard/login/")
+
+
+def test_database_down_is_a_plain_503_page(viewer_client, monkeypatch):
+    from jobs import selectors
+    from jobs.errors import StoreUnavailable
+
+    def down(**kwargs):
+        raise StoreUnavailable("the database is unavailable; retry shortly")
+
+    monkeypatch.setattr(selectors, "job_counts", down)
+    response = viewer_client.get("/dashboard/")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert b"Database unavailable" in response.content
+    assert b"Traceback" not in response.content
+
+
+def test_database_down_at_the_user_lookup_is_a_503_page(viewer_client, monkeypatch):
+    from django.contrib import auth
+    from django.db import OperationalError
+
+    def down(request):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(auth, "get_user", down)
+    response = viewer_client.get("/dashboard/jobs/")
+    assert response.status_code == 503
+    assert b"Database unavailable" in response.content
