@@ -28,6 +28,7 @@ TASKS = {
             "TASK_OPTIONS": {
                 "tests.tasks_app.tasks.explode": {"max_attempts": 2, **_FAST_RETRY},
                 "tests.tasks_app.tasks.flaky": _FAST_RETRY,
+                "tests.tasks_app.tasks.nap": {"max_attempts": 1, "timeout": 0.5},
             },
         },
     }

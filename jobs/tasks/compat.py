@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 try:  # Django 6.0 and later
-    from django.tasks import (
-        Task,
-        TaskContext,
-        TaskResult,
-        TaskResultStatus,
-        default_task_backend,
-        exceptions,
-        task,
-        task_backends,
-    )
+    from django.tasks import default_task_backend, exceptions, task, task_backends
     from django.tasks.backends.base import BaseTaskBackend
-    from django.tasks.base import TaskError
+    from django.tasks.base import Task, TaskContext, TaskError, TaskResult, TaskResultStatus
     from django.tasks.signals import task_enqueued
-
-    try:
-        from django.utils.json import normalize_json
-    except ImportError:
-        from django.tasks.base import normalize_json
+    from django.utils.json import normalize_json
 except ImportError:  # Django 5.2 with the django-tasks backport
     from django_tasks import (
         TaskContext,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from jobs.broker.client import Broker
 from jobs.models import Job
 from jobs.tasks.compat import TaskResultStatus, default_task_backend
+from jobs.tasks.results import TaskTimedOut
 from tests.support.stack import wait_for
 from tests.tasks_app import tasks
 
@@ -81,3 +82,10 @@ def test_a_deferred_task_waits_for_run_after(stack):
     assert default_task_backend.get_result(result.id).status == TaskResultStatus.READY
     finished(result)
     assert result.return_value == "reminded: later" and result.started_at >= run_after
+
+
+def test_a_task_past_its_timeout_fails_with_task_timed_out(stack):
+    stack.worker()
+    result = finished(tasks.nap.enqueue(2))
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 1
+    assert [e.exception_class for e in result.errors] == [TaskTimedOut]

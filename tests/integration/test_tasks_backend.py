@@ -68,7 +68,9 @@ def test_a_fresh_process_knows_every_task_without_importing_it():
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    names = {f"tests.tasks_app.tasks.{n}" for n in ("add", "explode", "flaky", "remind", "shout")}
+    names = {
+        f"tests.tasks_app.tasks.{n}" for n in ("add", "explode", "flaky", "nap", "remind", "shout")
+    }
     assert set(out.stdout.split()) == names | {"tests.tasks_app.more_tasks.ping"}
 
 

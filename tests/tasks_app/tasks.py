@@ -6,6 +6,7 @@ TASK_OPTIONS in tests/settings.py give the failing ones a short backoff and budg
 from __future__ import annotations
 
 import asyncio
+import time
 
 from jobs.tasks.compat import TaskContext, task
 
@@ -40,3 +41,8 @@ def explode(message: str) -> None:
 @task(priority=-5)
 def remind(note: str) -> str:
     return f"reminded: {note}"
+
+
+@task()
+def nap(seconds: float) -> None:
+    time.sleep(seconds)  # longer than its timeout (TASK_OPTIONS)
