@@ -26,6 +26,14 @@ logger = logging.getLogger("queuey.outbox")
 
 # Once the database holds these, Redis has nothing left to do for the job.
 _FORGET_IN_REDIS = {JobStatus.SUCCEEDED, JobStatus.CANCELLED}
+# A rebuild of Redis from the database (workers/reconcile.py) steps a job's version by
+# this: far more transitions than one job goes through between two database writes, so
+# `version // VERSION_STEP` counts the rebuilds a version is from.
+VERSION_STEP = 1 << 20
+LOST_WITH_REDIS = (
+    "lease lost with Redis's data: the attempt succeeded, but its result reached the "
+    "database only after the job was dispatched again"
+)
 
 
 def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
@@ -36,18 +44,18 @@ def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
     with transaction.atomic():
         # A job whose row was deleted meanwhile (a purge) has nothing left to update, and
         # its attempt row would break the foreign key and with it the whole batch.
-        alive = {
-            str(pk)
-            for pk in Job.objects.filter(pk__in={e["id"] for e, _ in entries}).values_list(
-                "pk", flat=True
+        versions = {
+            str(pk): version
+            for pk, version in Job.objects.filter(pk__in={e["id"] for e, _ in entries}).values_list(
+                "pk", "version"
             )
         }
-        live = [e for e, _ in entries if e["id"] in alive]
+        live = [e for e, _ in entries if e["id"] in versions]
         succeeded = _latest_successes([e for e in live if e["status"] == JobStatus.SUCCEEDED])
         insert_rows(
             Attempt,
             ATTEMPT_COLUMNS,
-            [_attempt_row(e) for e in live if e.get("outcome")],
+            [_attempt_row(e, versions[e["id"]]) for e in live if e.get("outcome")],
             ignore_conflicts=True,
         )
         # The hot path: every success in one statement.
@@ -156,13 +164,18 @@ ATTEMPT_COLUMNS = [
 ]
 
 
-def _attempt_row(e: dict[str, Any]) -> list[Any]:
+def _attempt_row(e: dict[str, Any], job_version: int) -> list[Any]:
+    outcome, error = e["outcome"], e.get("error") or ""
+    if outcome == AttemptOutcome.SUCCEEDED and e["v"] // VERSION_STEP < job_version // VERSION_STEP:
+        # From before a rebuild that dispatched the job again: that rerun's outcome is
+        # the job's one recorded outcome, so this one is recorded as lost.
+        outcome, error = AttemptOutcome.LEASE_EXPIRED, LOST_WITH_REDIS
     return [
         uuid.UUID(e["id"]),
         e.get("attempt") or 0,
         e.get("worker") or "",
-        e["outcome"],
-        e.get("error") or "",
+        outcome,
+        error,
         e.get("tb") or "",
         from_ms(e.get("started")),
         from_ms(e.get("finished")),

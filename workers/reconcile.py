@@ -34,14 +34,13 @@ from django.utils import timezone
 from jobs.broker.client import Broker
 from jobs.dispatch import dispatch_of
 from jobs.models import Attempt, Job
+from jobs.outbox import VERSION_STEP
 from jobs.states import ACTIVE_STATUSES, AttemptOutcome, JobStatus
 from jobs.timeutil import from_ms
 
 logger = logging.getLogger("queuey.watchdog")
 
 PAGE = 1000
-# Far more transitions than one job can go through between two database writes.
-VERSION_STEP = 1 << 20
 RECONCILER_LOCK_ID = 0x51554555  # "QUEU"
 _WAITING = {JobStatus.SCHEDULED, JobStatus.RETRYING}
 
@@ -75,8 +74,12 @@ def redispatch(
     with transaction.atomic():
         if not _reconciler_lock():
             return 0
-        # Under the lock: another reconciler may have dispatched them meanwhile.
+        # Under the lock: another reconciler may have dispatched them meanwhile. And a
+        # pass that began before Redis lost its data must treat it as lost: the epoch
+        # is only marked again once the rebuild is done (found by the soak with two
+        # watchdogs, one of them mid-pass when Redis was wiped).
         ids = broker.missing_jobs(ids)
+        after_data_loss = after_data_loss or not broker.has_epoch()
         running = Job.objects.filter(pk__in=ids, status=JobStatus.RUNNING, attempts__gt=0)
         _record_lost_leases(list(running.only("id", "attempts", "started_at")))
         rows = list(Job.objects.select_for_update().filter(pk__in=ids, status__in=statuses))

@@ -128,7 +128,8 @@ class Reporter:
         for o, r in zip(outcomes, results, strict=True):
             self.on_finished(o, r.state)
             if r.stale:
-                refused.append(o)
+                if r.leaves_number_to(o.attempt):
+                    refused.append(o)
             else:
                 entries.append(r.entry)
         faults.maybe_crash("after_ack_before_db")

@@ -60,8 +60,19 @@ class Outcome:
 class Finished:
     job_id: str
     state: str  # the new state, or "stale" when the token no longer held the lease
-    entry: str  # outbox entry ("" when stale)
+    entry: str  # outbox entry; when stale, the job's "state attempt" in Redis now
 
     @property
     def stale(self) -> bool:
         return self.state == "stale"
+
+    def leaves_number_to(self, attempt: int) -> bool:
+        """Refused: is attempt number `attempt` still the refused run's own? Not when
+        the job was dispatched again below it (a rebuild that could not know the run)
+        or another run holds that very number: recording the refused run under it would
+        take the row that run's outcome needs."""
+        state, _, now = self.entry.partition(" ")
+        current = int(now or 0)
+        if state == "missing":
+            return True  # the coming rebuild keeps the number (workers/reconcile.py)
+        return current > attempt or (current == attempt and state != "running")

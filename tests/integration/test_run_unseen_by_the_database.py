@@ -9,9 +9,11 @@ import threading
 
 import pytest
 
+from jobs import outbox
 from jobs.models import Attempt, Job
 from jobs.selectors import get_job, runs_of
 from tests.support.factories import claim, outcome, submit
+from workers.reconcile import reconcile, redispatch
 from workers.reporter import Reporter
 from workers.watchdog import Watchdog
 
@@ -57,9 +59,7 @@ def test_a_run_claimed_before_flushall_keeps_its_number_and_is_recorded(broker, 
     job.refresh_from_db()
     assert (job.status, job.result, job.attempts) == ("succeeded", "second", 2)
     assert job.attempt_limit == 3 + 1  # the run lost with Redis is not charged
-    rows = {
-        a.number: (a.outcome, a.worker_id, a.run) for a in Attempt.objects.filter(job=job)
-    }
+    rows = {a.number: (a.outcome, a.worker_id, a.run) for a in Attempt.objects.filter(job=job)}
     assert rows == {
         1: ("lease_expired", "host:101:aa", 1),
         2: ("succeeded", "host:202:bb", 1),
@@ -96,3 +96,62 @@ def test_a_job_redispatched_after_data_loss_that_never_ran_skips_one_number(brok
     broker.finish([outcome(c, "failed", "boom", retry_delay_ms=0)])
     job.refresh_from_db()
     assert job.attempt_limit - job.run_base == 3  # two real attempts left after the skip
+
+
+def test_a_success_redis_took_before_flushall_is_recorded_as_lost_once_rerun(broker, raw_redis):
+    """Redis accepted the first run's success, then lost it before the worker's database
+    write: the rebuild dispatches the job again, and that late write must not become a
+    second recorded success (found by the soak under CPU contention)."""
+    job = submit()
+    [first] = claim(broker, worker="host:101:aa")
+    [accepted] = broker.finish([outcome(first, detail='"first"')])
+    raw_redis.flushall()
+    Watchdog(broker).run_once()
+
+    outbox.apply([accepted.entry])  # the first worker's write thread catches up
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("queued", None)
+    [second] = claim(broker, worker="host:202:bb")
+    outbox.apply_and_settle(
+        broker, [r.entry for r in broker.finish([outcome(second, detail='"second"')])]
+    )
+
+    job.refresh_from_db()
+    assert (job.status, job.result, job.attempts) == ("succeeded", "second", 2)
+    rows = {a.number: (a.outcome, a.worker_id) for a in Attempt.objects.filter(job=job)}
+    assert rows == {1: ("lease_expired", "host:101:aa"), 2: ("succeeded", "host:202:bb")}
+    assert Attempt.objects.get(job=job, number=1).error == outbox.LOST_WITH_REDIS
+
+
+def test_a_reconcile_pass_begun_before_the_loss_keeps_the_number_too(broker, raw_redis):
+    """The periodic pass of a second watchdog, not told of the loss, still skips the
+    number: the missing epoch says Redis lost its data."""
+    submit()
+    Watchdog(broker).run_once()  # the epoch is marked
+    [first] = claim(broker)
+    raw_redis.flushall()
+    assert reconcile(broker) == 1  # after_data_loss not given
+    [second] = claim(broker)
+    assert (first.attempt, second.attempt) == (1, 2)
+
+
+def test_a_refused_run_does_not_take_a_number_another_run_holds(broker, raw_redis):
+    """Should a rebuild not know of a run (a partial loss it cannot detect), both runs
+    carry one number: the refused one must not take the row the live one's outcome
+    needs."""
+    job = submit()
+    reporter = Reporter(broker, lambda *a: None, worker_id="host:101:aa")
+    Watchdog(broker).run_once()
+    [first] = claim(broker, worker="host:101:aa")
+    for key in raw_redis.scan_iter(broker.keys.job_prefix + "*"):
+        raw_redis.delete(key)  # the job's hash lost, the epoch kept: undetectable
+    raw_redis.delete(broker.keys.leases)
+    assert redispatch(broker, [str(job.id)], {"queued"}) == 1
+    [second] = claim(broker, worker="host:202:bb")
+    assert second.attempt == first.attempt == 1
+
+    assert _report(reporter, [outcome(first)]) == ["stale"]
+    assert not Attempt.objects.filter(job=job).exists()
+    outbox.apply_and_settle(broker, [r.entry for r in broker.finish([outcome(second)])])
+    [row] = Attempt.objects.filter(job=job)
+    assert (row.number, row.outcome, row.worker_id) == (1, "succeeded", "host:202:bb")

@@ -7,7 +7,8 @@
 -- ARGV: groups of 8: id, token, outcome (succeeded | failed | timeout | interrupted),
 --       result JSON or error message, traceback, started_ms, finished_ms,
 --       retry delay ms (failed/timeout; < 0: no retry)
--- Returns: per job a pair {new state or 'stale', outbox entry or ''}.
+-- Returns: per job a pair {new state, outbox entry} or, refused, {'stale', 'state attempt'}:
+-- the job's state and attempt number now ('missing 0' when Redis holds no job).
 local now = now_ms()
 local out, woken = {}, 0
 for i = 1, #ARGV, 8 do
@@ -17,7 +18,7 @@ for i = 1, #ARGV, 8 do
     'run')
   if f[1] ~= 'running' or f[2] ~= token then
     out[#out + 1] = 'stale'
-    out[#out + 1] = ''
+    out[#out + 1] = (f[1] or 'missing') .. ' ' .. (f[3] or '0')
   else
     local attempt, limit, queue = tonumber(f[3]), tonumber(f[4]), f[5]
     local ver = redis.call('HINCRBY', jk, 'ver', 1)
