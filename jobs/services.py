@@ -106,7 +106,7 @@ def _dispatch_on_commit(new: list[PreparedJob]) -> None:
     """Dispatch once the caller's transaction commits (at once outside one); a rolled-back
     savepoint drops the callback with its rows. A crash between the commit and this
     dispatch leaves committed rows Redis never saw: the watchdog's reconciler dispatches
-    them (tests/integration/test_enqueue.py kills a process right there). robust: a
+    them (tests/acceptance/test_transactional_enqueue.py kills a producer right there). robust: a
     failure here must not cancel the caller's own on_commit callbacks."""
     if new:
         transaction.on_commit(partial(_dispatch_now, new), robust=True)
