@@ -6,6 +6,9 @@ page; an empty field means "any", as a GET form sends every field.
 
 from __future__ import annotations
 
+import json
+import math
+import uuid
 from datetime import UTC, datetime
 
 from django.http import QueryDict
@@ -16,7 +19,8 @@ from jobs.selectors import JobSearch
 
 # Field lengths the job table can hold; a longer value can match nothing, so it is a
 # mistake worth saying (and error text is searched with LIKE, so it stays short).
-MAX_LENGTHS = {"type": 128, "dedupe_key": 255, "error": 200}
+MAX_LENGTHS = {"type": 128, "dedupe_key": 255, "error": 200, "payload_key": 100}
+MAX_VALUE_CHARS = 1000
 FILTER_FIELDS = (
     "status",
     "type",
@@ -25,25 +29,32 @@ FILTER_FIELDS = (
     "dedupe_key",
     "created_from",
     "created_to",
+    "finished_from",
+    "finished_to",
     "error",
+    "payload_key",
+    "payload_value",
 )
 
 
 def job_search(params: QueryDict) -> JobSearch:
     values = {name: _text(params, name) for name in FILTER_FIELDS}
-    created_from = _moment(values["created_from"], "created_from")
-    created_to = _moment(values["created_to"], "created_to")
-    if created_from and created_to and created_from >= created_to:
-        raise InvalidInput("created_to must be later than created_from", field="created_to")
+    created = _range(values, "created")
+    finished = _range(values, "finished")
+    payload_key, payload_value = _payload_match(values)
     return JobSearch(
         status=values["status"],
         type=values["type"],
         queue=values["queue"],
         job_id=_job_id(values["id"]),
         dedupe_key=values["dedupe_key"],
-        created_from=created_from,
-        created_to=created_to,
+        created_from=created[0],
+        created_to=created[1],
+        finished_from=finished[0],
+        finished_to=finished[1],
         error_contains=values["error"],
+        payload_key=payload_key,
+        payload_value=payload_value,
     )
 
 
@@ -57,19 +68,27 @@ def _text(params: QueryDict, name: str) -> str | None:
         return None
     if not value.isprintable():
         raise InvalidInput("must be printable text", field=name)
-    limit = MAX_LENGTHS.get(name)
-    if limit and len(value) > limit:
+    limit = MAX_LENGTHS.get(name, MAX_VALUE_CHARS)
+    if len(value) > limit:
         raise InvalidInput(f"at most {limit} characters", field=name)
     return value
 
 
-def _job_id(value: str | None):
+def _job_id(value: str | None) -> uuid.UUID | None:
     if value is None:
         return None
     parsed = parse_job_id(value)
     if parsed is None:
         raise InvalidInput("not a job id (a UUID)", field="id")
     return parsed
+
+
+def _range(values: dict, name: str) -> tuple[datetime | None, datetime | None]:
+    start = _moment(values[f"{name}_from"], f"{name}_from")
+    end = _moment(values[f"{name}_to"], f"{name}_to")
+    if start and end and start >= end:
+        raise InvalidInput(f"{name}_to must be later than {name}_from", field=f"{name}_to")
+    return start, end
 
 
 def _moment(value: str | None, field: str) -> datetime | None:
@@ -81,3 +100,28 @@ def _moment(value: str | None, field: str) -> datetime | None:
     except ValueError:
         raise InvalidInput("not a date-time (YYYY-MM-DDTHH:MM, UTC)", field=field) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _payload_match(values: dict) -> tuple[str | None, object]:
+    """payload_key = payload_value: the value is read as JSON when it is a JSON scalar
+    (42, true, null, "quoted text"), as plain text otherwise."""
+    key, raw = values["payload_key"], values["payload_value"]
+    if key is None and raw is None:
+        return None, None
+    if key is None:
+        raise InvalidInput("give the payload key the value is for", field="payload_key")
+    if raw is None:
+        raise InvalidInput("give the value the payload key must equal", field="payload_value")
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return key, raw
+    if isinstance(value, dict | list):
+        raise InvalidInput("a single value, not an object or a list", field="payload_value")
+    # What PostgreSQL's jsonb cannot hold (NaN, 1e400, "\u0000", lone surrogates) would
+    # be a database error there; say so here on every backend.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput("not a finite number", field="payload_value")
+    if isinstance(value, str) and not value.isprintable():
+        raise InvalidInput("must be printable text", field="payload_value")
+    return key, value

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import redis
 from django.db import OperationalError
 from django.db.models import Case, Count, F, Max, QuerySet, Value, When
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import StrIndex, Substr, TruncMinute
 from django.utils import timezone
 
@@ -220,7 +221,13 @@ class JobSearch:
     dedupe_key: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    finished_from: datetime | None = None
+    finished_to: datetime | None = None
     error_contains: str | None = None
+    # A top-level payload key equal to a JSON value (jsonb on PostgreSQL, json_extract on
+    # SQLite); both or neither.
+    payload_key: str | None = None
+    payload_value: object = None
 
 
 @dataclass(frozen=True)
@@ -280,9 +287,18 @@ def _searched(search: JobSearch) -> QuerySet[Job]:
         "dedupe_key": search.dedupe_key,
         "created_at__gte": search.created_from,
         "created_at__lt": search.created_to,
+        "finished_at__gte": search.finished_from,
+        "finished_at__lt": search.finished_to,
         "error__icontains": search.error_contains,
     }
-    return Job.objects.order_by("-id").filter(**{k: v for k, v in exact.items() if v is not None})
+    jobs = Job.objects.order_by("-id").filter(**{k: v for k, v in exact.items() if v is not None})
+    if search.payload_key is not None:
+        # KeyTransform takes the key as one name (never split on "__" or "."), quoted by
+        # the backend, so user text cannot reach the SQL or the JSON path unescaped.
+        jobs = jobs.alias(payload_field=KeyTransform(search.payload_key, "payload")).filter(
+            payload_field=search.payload_value
+        )
+    return jobs
 
 
 def attempt_timeline(job: Job) -> list[dict]:

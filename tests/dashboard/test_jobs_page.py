@@ -163,3 +163,63 @@ def test_jobs_page_with_redis_down_renders_from_the_database(viewer_client, redi
     assert response.status_code == 200
     assert len(response.context["page"].rows) == 1
     assert b"Redis is unreachable" in response.content
+
+
+@pytest.fixture
+def payloads(broker):
+    jobs = {
+        "n42": submit("demo.noop", {"customer_id": 42, "plan": "pro"}),
+        "s42": submit("demo.noop", {"customer_id": "42", "plan": "free"}),
+        "flag": submit("demo.noop", {"vip": True, "odd key.with dots": "x"}),
+        "nested": submit("demo.noop", {"customer": {"id": 42}}),
+    }
+    return {name: str(job.id) for name, job in jobs.items()}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("customer_id", "42", ["n42"]),  # a JSON number
+        ("customer_id", '"42"', ["s42"]),  # a JSON string, quoted
+        ("plan", "pro", ["n42"]),  # plain text
+        ("vip", "true", ["flag"]),
+        ("odd key.with dots", "x", ["flag"]),  # one key, never a path
+        ("customer__id", "42", []),  # not split into a nested lookup
+        ("missing", "1", []),
+    ],
+)
+def test_payload_field_equals_a_value(viewer_client, payloads, key, value, expected):
+    found = listed(viewer_client, payload_key=key, payload_value=value)
+    assert found == [payloads[n] for n in expected]
+
+
+def test_finished_time_range(viewer_client, broker):
+    early, late, unfinished = (submit("demo.noop", {"i": i}) for i in range(3))
+    finish(broker)
+    finish(broker)
+    Job.objects.filter(pk=early.pk).update(finished_at=datetime(2026, 11, 1, 12, tzinfo=UTC))
+    Job.objects.filter(pk=late.pk).update(finished_at=datetime(2026, 11, 3, 12, tzinfo=UTC))
+    assert listed(viewer_client, finished_from="2026-11-02T00:00") == [str(late.id)]
+    assert listed(viewer_client, finished_to="2026-11-02T00:00") == [str(early.id)]
+    assert str(unfinished.id) not in listed(viewer_client, finished_from="2000-01-01T00:00")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"finished_from": "soon"}, "finished_from"),
+        ({"finished_from": "2026-11-05T00:00", "finished_to": "2026-11-01T00:00"}, "finished_to"),
+        ({"payload_value": "1"}, "payload_key"),
+        ({"payload_key": "n"}, "payload_value"),
+        ({"payload_key": "n", "payload_value": '{"a": 1}'}, "payload_value"),
+        ({"payload_key": "n", "payload_value": "NaN"}, "payload_value"),
+        ({"payload_key": "n", "payload_value": "1e400"}, "payload_value"),
+        ({"payload_key": "n", "payload_value": '"\\u0000"'}, "payload_value"),
+        ({"payload_key": "n", "payload_value": '"\\ud800"'}, "payload_value"),
+        ({"payload_key": "k" * 101, "payload_value": "1"}, "payload_key"),
+    ],
+)
+def test_bad_new_filters_are_400s_naming_the_field(viewer_client, params, field):
+    response = viewer_client.get("/dashboard/jobs/", params)
+    assert response.status_code == 400
+    assert f"Bad filter value for {field}:".encode() in response.content
