@@ -130,7 +130,7 @@ class Reporter:
             if r.stale:
                 if r.leaves_number_to(o.attempt):
                     refused.append(o)
-            else:
+            elif r.entry:  # "accepted" again: the outbox holds its entry already
                 entries.append(r.entry)
         faults.maybe_crash("after_ack_before_db")
         if entries:

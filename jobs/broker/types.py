@@ -59,8 +59,10 @@ class Outcome:
 @dataclass(frozen=True)
 class Finished:
     job_id: str
-    state: str  # the new state, or "stale" when the token no longer held the lease
-    entry: str  # outbox entry; when stale, the job's "state attempt" in Redis now
+    # The new state; "stale" when the token no longer held the lease; "accepted" when
+    # this very outcome was taken by an earlier call whose reply was lost.
+    state: str
+    entry: str  # outbox entry; when stale, the job's "state attempt" in Redis now; else ""
 
     @property
     def stale(self) -> bool:

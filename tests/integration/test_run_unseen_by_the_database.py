@@ -155,3 +155,21 @@ def test_a_refused_run_does_not_take_a_number_another_run_holds(broker, raw_redi
     outbox.apply_and_settle(broker, [r.entry for r in broker.finish([outcome(second)])])
     [row] = Attempt.objects.filter(job=job)
     assert (row.number, row.outcome, row.worker_id) == (1, "succeeded", "host:202:bb")
+
+
+def test_a_finish_retried_after_its_reply_was_lost_is_not_refused(broker):
+    """Redis took the outcome, then its reply was lost (Redis stopped): the worker sends
+    it again. That is the same outcome, not a stale one: no lost attempt may be recorded,
+    and the outcome reaches the database from the outbox (found by the soak)."""
+    job = submit()
+    reporter = Reporter(broker, lambda *a: None, worker_id="host:101:aa")
+    [c] = claim(broker, worker="host:101:aa")
+    broker.finish([outcome(c, detail='"once"')])  # taken; the reply never arrived
+
+    assert _report(reporter, [outcome(c, detail='"once"')]) == ["accepted"]
+    assert not Attempt.objects.filter(job=job).exists()
+    outbox.apply_and_settle(broker, broker.outbox_older_than(0))  # as the watchdog does
+    job.refresh_from_db()
+    assert (job.status, job.result) == ("succeeded", "once")
+    [row] = Attempt.objects.filter(job=job)
+    assert (row.number, row.outcome, row.worker_id) == (1, "succeeded", "host:101:aa")

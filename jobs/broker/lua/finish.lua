@@ -8,15 +8,20 @@
 --       result JSON or error message, traceback, started_ms, finished_ms,
 --       retry delay ms (failed/timeout; < 0: no retry)
 -- Returns: per job a pair {new state, outbox entry} or, refused, {'stale', 'state attempt'}:
--- the job's state and attempt number now ('missing 0' when Redis holds no job).
+-- the job's state and attempt number now ('missing 0' when Redis holds no job), or
+-- {'accepted', ''} for an outcome this script took before (a call retried because its
+-- reply was lost: its entry is in the outbox already, for the watchdog to write).
 local now = now_ms()
 local out, woken = {}, 0
 for i = 1, #ARGV, 8 do
   local id, token, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local jk = KEYS[1] .. id
   local f = redis.call('HMGET', jk, 'state', 'token', 'attempt', 'limit', 'queue', 'worker',
-    'run')
-  if f[1] ~= 'running' or f[2] ~= token then
+    'run', 'done')
+  if f[8] == token then
+    out[#out + 1] = 'accepted'
+    out[#out + 1] = ''
+  elseif f[1] ~= 'running' or f[2] ~= token then
     out[#out + 1] = 'stale'
     out[#out + 1] = (f[1] or 'missing') .. ' ' .. (f[3] or '0')
   else
@@ -24,6 +29,7 @@ for i = 1, #ARGV, 8 do
     local ver = redis.call('HINCRBY', jk, 'ver', 1)
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', jk, 'token')
+    redis.call('HSET', jk, 'done', token)
     local e = { id = id, v = ver, attempt = attempt, run = tonumber(f[7] or 1), outcome = outcome,
       worker = f[6],
       started = tonumber(ARGV[i + 5]), finished = tonumber(ARGV[i + 6]) }
