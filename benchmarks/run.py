@@ -48,7 +48,14 @@ ROWS = [
     ("POST /v1/jobs/batch (100) req/s", "api_batch_requests_per_s", ""),
     ("POST /v1/jobs/batch jobs/s", "api_batch_jobs_per_s", ">= 15000"),
     ("POST /v1/jobs errors", "api_submit_errors", "0"),
+    ("enqueue() in process, jobs/s", "enqueue_one_jobs_per_s", ""),
+    ("enqueue_many(100) in process, jobs/s", "enqueue_many_jobs_per_s", ""),
 ]
+# In-process enqueue against the API in the same run (issue: >= 3x and >= 2x).
+ENQUEUE_RATIOS = (
+    ("enqueue() / POST /v1/jobs", "enqueue_one_jobs_per_s", "api_submit_requests_per_s"),
+    ("enqueue_many / POST /v1/jobs/batch", "enqueue_many_jobs_per_s", "api_batch_jobs_per_s"),
+)
 
 
 def fmt(value) -> str:
@@ -98,6 +105,13 @@ def main() -> int:
             )
         }
         print(f"{db}: {json.dumps(extra, default=str)}")
+        ratios = [
+            f"{label} x{r[mine]['median'] / r[theirs]['median']:.1f}"
+            for label, mine, theirs in ENQUEUE_RATIOS
+            if mine in r and theirs in r
+        ]
+        if ratios:
+            print(f"{db}: in the same run: {', '.join(ratios)}")
         if "drain_jobs_per_s" not in r:  # BENCH_SCENARIOS without drain
             continue
         drain = r["drain_jobs_per_s"]["median"]

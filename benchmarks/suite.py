@@ -90,9 +90,10 @@ def main() -> None:
         if "idle" in SCENARIOS:
             results["idle"] = workload.idle_cpu(stack)
         if "api" in SCENARIOS and os.environ.get("BENCH_API", "1") == "1":
-            from benchmarks import api
+            from benchmarks import api, enqueue
 
             results.update(api.run_all(env, RUNS))
+            results.update(enqueue.run_all(RUNS))
     finally:
         stack.close()
         redis_server.close()

@@ -126,6 +126,12 @@ else:
     )
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["ENGINE"] = "queuey_site.postgresql"  # health checks only after idling (see there)
+        # A process stopped inside a transaction (SIGSTOP, a frozen VM) keeps its row
+        # locks, and every other writer of those jobs (a worker's outcome, the watchdog)
+        # waits on it: the server ends such a session after this long, and the stopped
+        # process reconnects when it resumes (chaos case 3a on PostgreSQL).
+        _idle_ms = int(env.float("QUEUEY_DB_IDLE_IN_TRANSACTION_TIMEOUT", default=15.0) * 1000)
+        _db["OPTIONS"].setdefault("options", f"-c idle_in_transaction_session_timeout={_idle_ms}")
 # Long-running loops call close_old_connections() around each unit of work; persistent
 # connections with health checks make that cheap and still recover from a restart.
 _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)

@@ -96,3 +96,12 @@ def _params() -> dict:
         "password": s["PASSWORD"] or None,
         "dbname": s["NAME"],
     }
+
+
+def test_the_server_ends_our_sessions_left_idle_inside_a_transaction():
+    """A worker SIGSTOPped mid-transaction would hold its row locks, and with them every
+    other writer of those jobs, until it resumed: the server ends it after
+    QUEUEY_DB_IDLE_IN_TRANSACTION_TIMEOUT (15 s by default)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "15s"
