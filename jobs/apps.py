@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -8,6 +10,9 @@ class JobsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from jobs import conf
         from jobs.handlers import registry
 
         registry.autodiscover()
+        if conf.get("FAULT_HANDLERS"):
+            import_module("jobs.handlers.faults")

@@ -8,6 +8,7 @@ from queuey_site.settings import *  # noqa: F403
 
 SECURE_SSL_REDIRECT = False
 QUEUEY_WATCHDOG_METRICS_PORT = 0
+QUEUEY_FAULT_HANDLERS = True  # demo.spin / demo.hang / demo.crash
 
 # Each pytest process gets its own SQLite test file, so parallel runs never share one.
 if DATABASES["default"]["ENGINE"] == "queuey_site.sqlite":  # noqa: F405

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from typing import Any
 
@@ -74,32 +72,3 @@ def flaky(payload: dict[str, Any]) -> str:
 def fail(payload: dict[str, Any]) -> None:
     record_step(payload, "start")
     raise RuntimeError(str(payload.get("message", "demo.fail always fails")))
-
-
-@handler("demo.spin")
-def spin(payload: dict[str, Any]) -> int:
-    """CPU-bound for payload.seconds: proves a busy handler cannot starve lease renewal."""
-    record_step(payload, "start")
-    deadline = time.monotonic() + float(payload.get("seconds", 1))
-    n = 0
-    while time.monotonic() < deadline:
-        n += 1
-    record_step(payload, "end")
-    return n
-
-
-@handler("demo.hang", max_attempts=1)
-def hang(payload: dict[str, Any]) -> None:
-    """Never returns on its own: only a hard timeout ends it."""
-    record_step(payload, "start")
-    while True:
-        time.sleep(0.05)
-
-
-@handler("demo.crash", max_attempts=2, backoff_base=0.1, backoff_max=0.5)
-def crash(payload: dict[str, Any]) -> None:
-    """A poison job: kills its own worker process."""
-    record_step(payload, "start")
-    if payload.get("how") == "sigkill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    os._exit(3)
