@@ -270,6 +270,8 @@ def search_jobs(
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc
     more = len(rows) > limit
     rows = rows[:limit]
+    for row in rows:  # what the API calls attempt_count: the current run's attempts
+        row["attempt_count"] = max(0, row["attempts"] - row["run_base"])
     next_cursor = encode_cursor(rows[-1]["id"]) if more and rows else None
     return JobRowPage(rows, next_cursor, min(matched, count_cap), matched > count_cap)
 

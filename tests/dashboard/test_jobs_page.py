@@ -223,3 +223,10 @@ def test_bad_new_filters_are_400s_naming_the_field(viewer_client, params, field)
     response = viewer_client.get("/dashboard/jobs/", params)
     assert response.status_code == 400
     assert f"Bad filter value for {field}:".encode() in response.content
+
+
+def test_the_attempts_column_counts_the_current_run_like_the_api(viewer_client):
+    job = submit()
+    Job.objects.filter(pk=job.pk).update(attempts=7, run=3, run_base=6)  # two replays in
+    row = viewer_client.get("/dashboard/jobs/").content.decode()
+    assert '<td class="num" title="in the current run">1</td>' in row
