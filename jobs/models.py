@@ -103,6 +103,39 @@ class ApiKey(models.Model):
     scope = models.CharField(max_length=16, choices=ApiKeyScope.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Written when an API process loads the key from the database (at most once per
+    # API_KEY_CACHE_SECONDS per process), so it is accurate to about that long.
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.scope})"
+
+
+class AuditVia(models.TextChoices):
+    DASHBOARD = "dashboard", "dashboard"
+    API = "api", "api"
+
+
+class AuditEntry(models.Model):
+    """One admin action (replay, retry, cancel, delete, key created or revoked): who,
+    through what, on what, how many. Append-only; listed newest first by id."""
+
+    # A dashboard user's id and username, or (actor_user_id null) an API key's name;
+    # the name is copied so the entry outlives a deleted user or key.
+    actor_user_id = models.PositiveBigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150)
+    via = models.CharField(max_length=16, choices=AuditVia.choices)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=255, blank=True, default="")
+    count = models.PositiveIntegerField(default=0)
+    params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["action", "-id"], name="audit_action_id"),
+            models.Index(fields=["actor_name", "-id"], name="audit_actor_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.action} x{self.count} via {self.via}"
