@@ -114,6 +114,7 @@ class ApiKey(models.Model):
 class AuditVia(models.TextChoices):
     DASHBOARD = "dashboard", "dashboard"
     API = "api", "api"
+    COMMAND = "command", "command"  # a management command (createapikey, revokeapikey)
 
 
 class AuditEntry(models.Model):

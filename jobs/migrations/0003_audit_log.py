@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('actor_user_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('actor_name', models.CharField(max_length=150)),
-                ('via', models.CharField(choices=[('dashboard', 'dashboard'), ('api', 'api')], max_length=16)),
+                ('via', models.CharField(choices=[('dashboard', 'dashboard'), ('api', 'api'), ('command', 'command')], max_length=16)),
                 ('action', models.CharField(max_length=64)),
                 ('target', models.CharField(blank=True, default='', max_length=255)),
                 ('count', models.PositiveIntegerField(default=0)),
