@@ -200,6 +200,12 @@ fi
 
 [[ -x "$PY" ]] || { warn "no virtualenv at $VENV: run 'make install'"; exit 2; }
 command -v redis-server >/dev/null 2>&1 || { warn "redis-server not found: run 'scripts/ensure_redis.sh install'"; exit 2; }
+# The browser tests (tests/browser): Debian's chromium and the pinned axe-core, installed
+# when missing. Without them those tests skip, except under CI=true, where they fail.
+if ! "$ROOT/scripts/ensure_browser.sh"; then
+    if [[ "${CI:-}" == "true" ]]; then warn "scripts/ensure_browser.sh failed (required when CI=true)"; exit 2; fi
+    warn "scripts/ensure_browser.sh failed: tests/browser will be skipped"
+fi
 
 # PYTEST_ARGS is shell-quoted by the user (e.g. -k "a and b"): split it like a shell would.
 declare -a PYTEST_EXTRA=()
