@@ -7,11 +7,13 @@ sessions); the API sets everything here, explicitly, on its own views.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
@@ -27,13 +29,13 @@ class AsciiJSONRenderer(JSONRenderer):
     ensure_ascii = True
 
 
-class ErrorShapeMixin:
+class ErrorShapeMixin(APIView):
     """Our exception handler, and errors rendered as JSON even by YAML or HTML views."""
 
-    def get_exception_handler(self):
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response]:
         return exception_handler
 
-    def handle_exception(self, exc: Exception):
+    def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         self.request.accepted_renderer = AsciiJSONRenderer()
         self.request.accepted_media_type = AsciiJSONRenderer.media_type

@@ -102,11 +102,13 @@ def _domain_error(exc: QueueyError) -> Response:
 
 
 def _drf_error(exc: drf.APIException) -> Response:
-    headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None) is not None:
-        headers["Retry-After"] = str(int(exc.wait))
+    headers: dict[str, str] = {}
+    auth_header = getattr(exc, "auth_header", None)  # NotAuthenticated, from the authenticator
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)  # Throttled
+    if wait is not None:
+        headers["Retry-After"] = str(int(wait))
     if isinstance(exc, drf.ValidationError):
         field, message = first_error(exc.detail)
         return Response(error_body("invalid", message, field), 400, headers=headers)

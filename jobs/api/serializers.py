@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -35,8 +35,15 @@ from jobs.submission import (
 )
 from jobs.timeutil import from_ms
 
-_QUEUE_ERRORS = {"invalid_choice": f"unknown queue; valid queues: {', '.join(conf.QUEUES)}"}
-_STATUS_ERRORS = {"invalid_choice": f"unknown status; valid: {', '.join(JobStatus.values)}"}
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+_QUEUE_ERRORS: dict[str, StrOrPromise] = {
+    "invalid_choice": f"unknown queue; valid queues: {', '.join(conf.QUEUES)}"
+}
+_STATUS_ERRORS: dict[str, StrOrPromise] = {
+    "invalid_choice": f"unknown status; valid: {', '.join(JobStatus.values)}"
+}
 
 
 TYPE_MAX_LENGTH = 128
@@ -46,10 +53,18 @@ def _optional(**kwargs: Any) -> dict[str, Any]:
     return {"required": False, "allow_null": True, **kwargs}
 
 
+class _Constructed(Protocol):
+    """What Field.__new__ keeps of a field's constructor call (not in the DRF stubs)."""
+
+    _args: tuple[Any, ...]
+    _kwargs: dict[str, Any]
+
+
 def _fresh(field: serializers.Field) -> serializers.Field:
-    if any(isinstance(v, serializers.Field) for v in field._kwargs.values()):
+    ctor = cast(_Constructed, field)
+    if any(isinstance(v, serializers.Field) for v in ctor._kwargs.values()):
         return copy.deepcopy(field)
-    return field.__class__(*field._args, **field._kwargs)
+    return field.__class__(*ctor._args, **ctor._kwargs)
 
 
 class StrictInput(serializers.Serializer):

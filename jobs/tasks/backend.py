@@ -20,7 +20,7 @@ dispatches it after the commit (jobs.enqueue), so a rolled-back transaction runs
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.core import checks
@@ -41,7 +41,7 @@ from jobs.tasks.compat import (
 )
 from jobs.tasks.results import get_task_result
 
-MAX_PATH = Job._meta.get_field("type").max_length
+MAX_PATH = cast(int, Job._meta.get_field("type").max_length)  # a CharField: never None
 
 
 class QueueyTaskBackend(BaseTaskBackend):
@@ -87,7 +87,7 @@ class QueueyTaskBackend(BaseTaskBackend):
         job_id = enqueue(
             task.module_path, payload, queue=self.queue_for(task), run_at=task.run_after
         )
-        result = TaskResult(
+        result: TaskResult[Any] = TaskResult(
             task=task,
             id=job_id,
             status=TaskResultStatus.READY,

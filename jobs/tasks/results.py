@@ -8,7 +8,7 @@ and worker ids cover the job's current run (a replay from the DLQ starts a new o
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
 
@@ -89,7 +89,7 @@ def result_of(job: Job, task: Task, attempts: Sequence[Attempt], running: int = 
     worker_ids += [""] * (max(job.run_attempts, running) - len(worker_ids))
     payload = job.payload if isinstance(job.payload, dict) else {}
     status = STATUS[JobStatus(job.status)]
-    result = TaskResult(
+    result: TaskResult[Any] = TaskResult(
         task=task,
         id=str(job.id),
         status=TaskResultStatus.RUNNING if running else status,

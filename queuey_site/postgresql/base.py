@@ -12,6 +12,7 @@ next query; Django then finds it unusable and the next request reconnects.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.db.backends.postgresql import base
 
@@ -19,7 +20,9 @@ TRUSTED_FOR_SECONDS = 1.0
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def __init__(self, *args, **kwargs) -> None:
+    health_check_done: bool  # set by BaseDatabaseWrapper; not in django-stubs
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._last_cursor_at = float("-inf")
 
@@ -34,6 +37,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         super().close_if_health_check_failed()
 
-    def create_cursor(self, name=None):
+    def create_cursor(self, name: str | None = None) -> Any:
         self._last_cursor_at = time.monotonic()
         return super().create_cursor(name)

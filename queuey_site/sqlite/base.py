@@ -9,7 +9,9 @@ configured timeout; statements inside the transaction hold the lock and never wa
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from typing import Any
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
@@ -19,7 +21,9 @@ MAX_SLEEP = 0.002
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    def get_new_connection(self, conn_params):
+    transaction_mode: str | None  # OPTIONS["transaction_mode"] (Django 5.1+); not in django-stubs
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         conn = super().get_new_connection(conn_params)
         self._busy_timeout_ms = int(conn_params.get("timeout", 5) * 1000)
         return conn
@@ -35,7 +39,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 try:
                     cursor.execute(begin)
                     return
-                except base.Database.OperationalError as exc:
+                except sqlite3.OperationalError as exc:  # base.Database is sqlite3.dbapi2
                     if "locked" not in str(exc) and "busy" not in str(exc):
                         raise OperationalError(*exc.args) from exc
                     if time.monotonic() >= deadline:
