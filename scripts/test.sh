@@ -206,6 +206,8 @@ if ! "$ROOT/scripts/ensure_browser.sh"; then
     if [[ "${CI:-}" == "true" ]]; then warn "scripts/ensure_browser.sh failed (required when CI=true)"; exit 2; fi
     warn "scripts/ensure_browser.sh failed: tests/browser will be skipped"
 fi
+# tests/observability: Debian's prometheus + promtool (a real Prometheus, promtool checks).
+"$ROOT/scripts/ensure_prometheus.sh" || { warn "scripts/ensure_prometheus.sh failed: tests/observability need prometheus and promtool"; exit 2; }
 
 # PYTEST_ARGS is shell-quoted by the user (e.g. -k "a and b"): split it like a shell would.
 declare -a PYTEST_EXTRA=()
