@@ -72,7 +72,7 @@ class _Statement:
     """An INSERT's text and per-column conversions, built once per shape."""
 
     def __init__(self, model: type[models.Model], columns: tuple[str, ...], ignore: bool) -> None:
-        fields = [model._meta.get_field(c) for c in columns]
+        fields = [column_field(model, c) for c in columns]
         postgres = connection.vendor == "postgresql"
         qn = connection.ops.quote_name
         self.convert = [_converter(f) for f in fields]
@@ -82,7 +82,7 @@ class _Statement:
         # ON CONFLICT DO NOTHING on both: SQLite's INSERT OR IGNORE would also drop a row
         # that breaks NOT NULL, silently.
         head = "INSERT INTO"
-        cols = ", ".join(qn(f.column) for f in fields)
+        cols = ", ".join(qn(column_of(f)) for f in fields)
         # Identifiers come from model metadata through quote_name; values are parameters.
         self.head = f"{head} {qn(model._meta.db_table)} ({cols}) VALUES "
         self.tail = " ON CONFLICT DO NOTHING" if ignore else ""
@@ -136,6 +136,21 @@ def _columns_of(model: type[models.Model]) -> tuple[list, list, list[str]]:
     ]
     json_attnames = [f.attname for f in fields if isinstance(f, models.JSONField)]
     return fields, stamped, json_attnames
+
+
+def column_field(model: type[models.Model], name: str) -> models.Field:
+    """The model's field `name` (or attname), one that has a column."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{name} has no column")  # a reverse relation
+    return field
+
+
+def column_of(field: models.Field) -> str:
+    """The field's column name (column_field's fields always have one)."""
+    if field.column is None:
+        raise TypeError(f"{field.name} has no column")
+    return field.column
 
 
 def unnest(fields: Sequence[models.Field]) -> str:

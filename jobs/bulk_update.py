@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field
 
-from jobs.bulk_insert import execute_arrays, unnest
+from jobs.bulk_insert import column_field, column_of, execute_arrays, unnest
 from jobs.models import Job
 
 
@@ -28,14 +29,14 @@ def update_versioned(
         return 0
     qn = connection.ops.quote_name
     table = qn(Job._meta.db_table)
-    fields = [Job._meta.get_field(c) for c in columns]
+    fields = [column_field(Job, c) for c in columns]
     postgres = connection.vendor == "postgresql"
 
-    const_fields = [(Job._meta.get_field(name), value) for name, value in constants.items()]
-    sets = [f"{qn(f.column)} = %s" for f, _ in const_fields]
-    sets += [f"{qn(f.column)} = v.{qn(f.column)}" for f in fields if f.name != "id"]
+    const_fields = [(column_field(Job, name), value) for name, value in constants.items()]
+    sets = [f"{qn(column_of(f))} = %s" for f, _ in const_fields]
+    sets += [f"{qn(column_of(f))} = v.{qn(column_of(f))}" for f in fields if f.name != "id"]
     set_params = [_prep(f, value) for f, value in const_fields]
-    cols = ", ".join(qn(f.column) for f in fields)
+    cols = ", ".join(qn(column_of(f)) for f in fields)
     set_sql = ", ".join(sets)
     id_, version = qn("id"), qn("version")
     prepped = [[_prep(f, value) for f, value in zip(fields, row, strict=True)] for row in rows]
@@ -56,7 +57,7 @@ def update_versioned(
         return cursor.rowcount
 
 
-def _prep(field, value: Any) -> Any:
+def _prep(field: Field, value: Any) -> Any:
     if field.get_internal_type() == "JSONField":
         return value  # already JSON text (or None for SQL NULL)
     return field.get_db_prep_value(value, connection, prepared=False)

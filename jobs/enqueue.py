@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import OperationalError, transaction
 
@@ -78,7 +78,8 @@ def enqueue_many(jobs: Iterable[Mapping[str, Any] | JobRequest]) -> list[str]:
         for i, result in enumerate(results):
             if result.error is not None:
                 raise _noted(result.error, i)  # rolls back the rows and their dispatch
-    return [result.job_id for result in results]
+    # An item without an error has its job id (BatchItemResult holds one or the other).
+    return [cast(str, result.job_id) for result in results]
 
 
 def _request(index: int, job: Mapping[str, Any] | JobRequest) -> JobRequest:
