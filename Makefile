@@ -53,13 +53,14 @@ run: install redis ## run API (:$PORT, default 8000) + 2 worker processes + watc
 	$(PY) manage.py bootstrap_dev
 	exec $(PY) scripts/run_stack.py --prometheus-dir var/prometheus
 
-test: install ## ruff + the test suite on SQLite and on PostgreSQL (PYTEST_ARGS=... passed to pytest)
+test: install ## ruff + mypy + the test suite on SQLite and on PostgreSQL (PYTEST_ARGS=... passed to pytest)
 	scripts/ensure_redis.sh install
 	scripts/test.sh
 
-lint: install ## ruff check + ruff format --check
+lint: install ## ruff check + ruff format --check + mypy (pyproject.toml [tool.mypy])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 fmt: install ## ruff format + ruff check --fix
 	$(VENV)/bin/ruff format .
@@ -82,6 +83,6 @@ chaos-hog: ## the soak with a busy process per core beside it (CPU contention)
 
 clean: ## remove caches, var/ (SQLite file, local Redis files, metrics) and collected static
 	@if [ -f var/redis.pid ]; then scripts/ensure_redis.sh stop || true; fi
-	rm -rf var staticfiles bench-results .pytest_cache .ruff_cache
+	rm -rf var staticfiles bench-results .pytest_cache .ruff_cache .mypy_cache
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 	@echo "(kept $(VENV); remove it with: rm -rf $(VENV))"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint, then the test suite twice: on SQLite and on PostgreSQL. Used by `make test` and CI.
+# Lint and type check, then the test suite twice: on SQLite and on PostgreSQL. Used by
+# `make test` and CI.
 #
 #   PYTEST_ARGS="-x -k broker" scripts/test.sh     extra pytest arguments (shell-quoted)
 #   TEST_BACKENDS="sqlite" scripts/test.sh          only some backends (sqlite, postgres)
@@ -12,7 +13,7 @@
 #
 # PostgreSQL is required when CI=true (or REQUIRE_POSTGRES=1): if none can be found or
 # started, the run fails; otherwise it is reported as skipped. Exit status is non-zero if
-# ruff or any pytest run fails.
+# ruff, mypy or any pytest run fails.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -220,6 +221,11 @@ STATUS=0
 log "ruff check ."
 if "$VENV/bin/ruff" check .; then SUMMARY+=("ruff check          : passed")
 else SUMMARY+=("ruff check          : FAILED"); STATUS=1; fi
+
+# The packages and strictness are in pyproject.toml ([tool.mypy]).
+log "mypy"
+if "$VENV/bin/mypy"; then SUMMARY+=("mypy                : passed")
+else SUMMARY+=("mypy                : FAILED"); STATUS=1; fi
 
 # The two backends run side by side: most of the suite waits on real processes (leases,
 # restarts, drains), so together they take little more than one alone. SQLite's output
