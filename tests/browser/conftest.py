@@ -234,13 +234,19 @@ def axe_violations(page) -> list[dict]:
     return [v for v in result if v["impact"] in BLOCKING_IMPACTS]
 
 
-def assert_accessible(page, label: str) -> None:
+def accessibility_report(page, label: str) -> str:
+    """'' when axe-core finds nothing serious or critical, else what it found."""
     found = axe_violations(page)
     lines = [f"axe-core on {label} ({page.url}):"]
     for v in found:
         lines.append(f"  [{v['impact']}] {v['id']}: {v['help']}")
         lines.extend(f"    {node}" for node in v["nodes"])
-    assert not found, "\n".join(lines)
+    return "\n".join(lines) if found else ""
+
+
+def assert_accessible(page, label: str) -> None:
+    report = accessibility_report(page, label)
+    assert not report, report
 
 
 def slug(text: str) -> str:
