@@ -36,6 +36,11 @@ LOST_WITH_REDIS = (
 )
 
 
+def decode(raw_entries: list[str]) -> list[dict[str, Any]]:
+    """The entries as dicts (for events: id, status, attempt, q, type, worker, ...)."""
+    return [json.loads(r) for r in raw_entries if r]
+
+
 def apply(raw_entries: list[str]) -> list[tuple[str, str, str]]:
     """Write entries in one transaction; returns what to settle in Redis."""
     entries = sorted(((json.loads(r), r) for r in raw_entries if r), key=_order)

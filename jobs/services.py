@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import conf, metrics, outbox
+from jobs import conf, events, outbox
 from jobs.broker.client import Broker
 from jobs.bulk_insert import insert_rows
 from jobs.dispatch import dispatch_of, try_dispatch
@@ -75,6 +74,13 @@ def submit_job(request: JobRequest, *, after_commit: bool = False) -> SubmitResu
     transaction the row is written there and dispatched only once it commits (never
     after a rollback); outside one, at once, as here."""
     prepared = prepare(request)
+    result = _submit_prepared(prepared, after_commit)
+    if not result.created:
+        events.job_deduplicated(events.Ref(result.job_id, prepared.job.queue, prepared.job.type))
+    return result
+
+
+def _submit_prepared(prepared: PreparedJob, after_commit: bool) -> SubmitResult:
     with _database_required():
         existing = _live_dedupe(prepared)
         if existing:
@@ -98,7 +104,7 @@ def _dispatched(prepared: PreparedJob, after_commit: bool = False) -> SubmitResu
         _dispatch_on_commit([prepared])
     else:
         try_dispatch(None, [dispatch_of(prepared.job, prepared.payload_json)])
-        metrics.labeled(metrics.JOBS_ENQUEUED, prepared.job.queue, prepared.job.type).inc()
+        events.jobs_enqueued([prepared.job])
     return SubmitResult(str(prepared.job.id), created=True)
 
 
@@ -114,8 +120,7 @@ def _dispatch_on_commit(new: list[PreparedJob]) -> None:
 
 def _dispatch_now(new: list[PreparedJob]) -> None:
     try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in new])
-    for (queue, type_), count in Counter((p.job.queue, p.job.type) for p in new).items():
-        metrics.labeled(metrics.JOBS_ENQUEUED, queue, type_).inc(count)
+    events.jobs_enqueued(p.job for p in new)
 
 
 def submit_batch(
@@ -146,6 +151,10 @@ def submit_batch(
         _dispatch_on_commit(new)
     else:
         _dispatch_now(new)
+    for i, r in enumerate(results):
+        if r is not None and r.job_id and not r.created:
+            job = prepared[i].job
+            events.job_deduplicated(events.Ref(r.job_id, job.queue, job.type))
     return [r or BatchItemResult(error=InvalidInput("not processed")) for r in results]
 
 
@@ -280,6 +289,7 @@ def cancel_job(*, job_id: str) -> Job:
             if not updated:
                 job.refresh_from_db()
                 raise InvalidTransition(f"a {job.status} job cannot be cancelled", field="status")
+    events.job_cancelled(job, job.attempts)
     return _get(job_id)
 
 
@@ -295,6 +305,7 @@ def retry_job(*, job_id: str) -> Job:
         raise InvalidTransition("the job is not waiting for a retry", field="status")
     with _database_required():
         _apply_entries(broker, moved)
+    events.jobs_replayed(outbox.decode(moved))
     return _get(job_id)
 
 
@@ -307,6 +318,7 @@ def replay_dlq(*, limit: int) -> int:
         moved = broker.replay_dlq(limit)
     with _database_required():
         _apply_entries(broker, moved)
+    events.jobs_replayed(outbox.decode(moved))
     return len(moved)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 
+from queuey_site.log_format import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -41,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "queuey_site.operational.OperationalEndpoints",
     "queuey_site.middleware.RejectMalformedContentLength",
     "queuey_site.request_metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -245,6 +248,19 @@ QUEUEY_DEV_API_KEY = env.str("QUEUEY_DEV_API_KEY", default="dev" if DEBUG else "
 QUEUEY_WATCHDOG_METRICS_PORT = env.int("QUEUEY_WATCHDOG_METRICS_PORT", default=9101)
 QUEUEY_WORKER_METRICS_PORT = env.int("QUEUEY_WORKER_METRICS_PORT", default=0)
 QUEUEY_METRICS_ADDR = env.str("QUEUEY_METRICS_ADDR", default="127.0.0.1")
+# Who may read the API's /metrics (queuey_site/operational.py): loopback and private
+# networks, where Prometheus runs; a public client gets 403.
+QUEUEY_METRICS_ALLOWED_NETWORKS = env.list(
+    "QUEUEY_METRICS_ALLOWED_NETWORKS",
+    default=[
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ],
+)
 # REST API v1 (jobs/api): per-key and per-client-IP request rates (N/second|minute|hour|day),
 # the largest batch, and the whole-body cap (the same number Django's backstop uses).
 QUEUEY_API_RATE = env.str("QUEUEY_API_RATE", default="6000/minute")
@@ -260,13 +276,8 @@ QUEUEY_CRASH_AT = env.str("QUEUEY_CRASH_AT", default="")
 # demo.spin / demo.hang / demo.crash (jobs/handlers/faults.py), for the fault tests only.
 QUEUEY_FAULT_HANDLERS = env.bool("QUEUEY_FAULT_HANDLERS", default=False)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("QUEUEY_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# QUEUEY_LOG_FORMAT=json: one JSON object per line (for a log store); text otherwise.
+LOGGING = logging_config(
+    fmt=env.str("QUEUEY_LOG_FORMAT", default="text"),
+    level=env.str("QUEUEY_LOG_LEVEL", default="INFO"),
+)

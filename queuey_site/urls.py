@@ -5,7 +5,6 @@ urlpatterns = [
     path("v1/", include("jobs.api.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
 ]
 
 # Errors raised outside any view (a Host not in ALLOWED_HOSTS, a middleware failing) get

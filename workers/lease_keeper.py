@@ -17,6 +17,7 @@ import redis
 from jobs import conf
 from jobs.broker.client import Broker
 from jobs.handlers.registry import get_handler
+from workers import heartbeat_file
 from workers.execution import failure
 from workers.interrupt import interrupt_thread
 from workers.running import RunningSet
@@ -116,6 +117,7 @@ class LeaseKeeper:
         self.broker.heartbeat(
             self.worker_id, {**self.info, "current_jobs": current, "busy": len(current)}, ttl_ms
         )
+        heartbeat_file.touch()
 
 
 def default_worker_id() -> str:

@@ -1,55 +1,52 @@
-"""Expose a process's metrics on its own port (workers, watchdog)."""
+"""Serve a process's metrics on its own port (workers, watchdog).
+
+`runworker --processes N` serves one port for all its processes: the children write
+their series to a multiprocess directory and the supervisor serves their sum
+(serve_multiprocess), so a child that dies or is replaced keeps its counts in the sum.
+The stores' gauges (depth, workers online, ...) are the API's /metrics' alone
+(jobs/store_gauges.py): served here too they would be counted once per process.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from prometheus_client import REGISTRY, start_http_server
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-from jobs import conf
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 logger = logging.getLogger("queuey.metrics")
 
 
-class QueueDepthCollector(Collector):
-    """Queue depths read from Redis at scrape time: one process only (the watchdog)."""
-
-    def collect(self):
-        from jobs.selectors import list_workers, queue_stats
-
-        depth = GaugeMetricFamily(
-            "queuey_queue_depth", "Jobs per queue and place", labels=["queue"]
-        )
-        oldest = GaugeMetricFamily(
-            "queuey_oldest_job_age_seconds", "Age of the oldest waiting job", labels=["queue"]
-        )
-        alive = GaugeMetricFamily("queuey_workers_alive", "Workers with a live heartbeat")
-        try:
-            stats = queue_stats()
-            workers = list_workers()
-        except Exception:
-            logger.warning("queuey.metrics_scrape_failed", exc_info=True)
-            return
-        for name in (*conf.QUEUES, "scheduled", "running", "dlq"):
-            depth.add_metric([name], stats[name])
-        for name, age in stats["oldest_age_seconds"].items():
-            oldest.add_metric([name], age or 0.0)
-        alive.add_metric([], len(workers))
-        yield from (depth, oldest, alive)
+def start_metrics_server(setting: str) -> None:
+    """This process's registry on the port settings.QUEUEY_<setting> names (0: none)."""
+    port = _port(setting)
+    if port:
+        _serve(port, REGISTRY)
 
 
-def start_metrics_server(setting: str, *, with_queue_gauges: bool = False) -> None:
+def serve_multiprocess(setting: str, directory: str) -> bool:
+    """The sum of every process writing to `directory`; False when no port is set."""
+    port = _port(setting)
+    if not port:
+        return False
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    _serve(port, registry)
+    return True
+
+
+def _port(setting: str) -> int:
     from django.conf import settings
 
-    port = int(getattr(settings, f"QUEUEY_{setting}", 0) or 0)
-    if not port:
-        return
-    if with_queue_gauges:
-        REGISTRY.register(QueueDepthCollector())
+    return int(getattr(settings, f"QUEUEY_{setting}", 0) or 0)
+
+
+def _serve(port: int, registry: CollectorRegistry) -> None:
+    from django.conf import settings
+
+    addr = getattr(settings, "QUEUEY_METRICS_ADDR", "127.0.0.1")
     try:
-        start_http_server(port, addr=getattr(settings, "QUEUEY_METRICS_ADDR", "0.0.0.0"))  # noqa: S104  # fallback only; settings default to 127.0.0.1  # nosec B104
+        start_http_server(port, addr=addr, registry=registry)
         logger.info("queuey.metrics_listening port=%d", port)
     except OSError as exc:
         logger.warning("queuey.metrics_port_unavailable port=%d error=%s", port, exc)

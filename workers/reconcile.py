@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from jobs import events
 from jobs.broker.client import Broker
 from jobs.dispatch import dispatch_of
 from jobs.models import Attempt, Job
@@ -57,8 +58,6 @@ def reconcile(broker: Broker, *, after_data_loss: bool = False) -> int:
             page = page.filter(id__gt=last_id)
         ids = [str(i) for i in page.values_list("id", flat=True)[:PAGE]]
         if not ids:
-            if dispatched:
-                logger.warning("queuey.jobs_redispatched count=%d", dispatched)
             return dispatched
         last_id = ids[-1]
         missing = broker.missing_jobs(ids)
@@ -115,7 +114,11 @@ def redispatch(
         stepped.filter(pk__in=maybe_claimed).update(
             attempts=F("attempts") + 1, attempt_limit=F("attempt_limit") + 1
         )
-        return len(created)
+    dispatched = {str(pk) for pk in created}
+    events.jobs_redispatched(
+        (j.queue for j in rows if str(j.pk) in dispatched), after_data_loss=after_data_loss
+    )
+    return len(created)
 
 
 def _is_due(job: Job, now) -> bool:

@@ -62,13 +62,16 @@ class RunningSet:
             rj.finalized = True
             return rj
 
-    def release(self, job_id: str, token: str) -> None:
+    def release(self, job_id: str, token: str) -> RunningJob | None:
         """Free the slot once Redis accepted (or refused) the outcome. Holding it until
         then bounds the outcomes waiting to be reported: if the reporter falls behind,
-        claiming slows down instead of leases expiring on finished jobs."""
+        claiming slows down instead of leases expiring on finished jobs. Returns what
+        ran there (None if it was released already)."""
         with self._cond:
-            if self._jobs.pop((job_id, token), None) is not None:
+            rj = self._jobs.pop((job_id, token), None)
+            if rj is not None:
                 self._cond.notify_all()
+            return rj
 
     def snapshot(self) -> list[RunningJob]:
         with self._cond:

@@ -10,11 +10,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess  # starts copies of our own runworker command  # nosec B404
 import sys
+import tempfile
 import threading
 import time
+
+from prometheus_client import multiprocess
+
+from workers.metrics_server import serve_multiprocess
 
 logger = logging.getLogger("queuey.supervisor")
 
@@ -28,6 +34,7 @@ class Supervisor:
         self.children: dict[int, subprocess.Popen] = {}
         self.stop_event = threading.Event()
         self.signals_received = 0
+        self.metrics_dir = ""
 
     @staticmethod
     def _child_argv(argv: list[str]) -> list[str]:
@@ -41,14 +48,27 @@ class Supervisor:
                 out.append(arg)
         return [*out, "--processes", "1"]
 
-    @staticmethod
-    def _child_env(index: int) -> dict[str, str]:
-        """Each child gets its own metrics port (base + index) when metrics are on."""
+    def _start_metrics(self) -> None:
+        """One metrics port for every child: they write their series to a directory of
+        ours (prometheus_client's multiprocess mode) and we serve the sum, so a child
+        that dies or is replaced keeps its counts in it."""
+        directory = tempfile.mkdtemp(prefix="queuey-worker-metrics-")
+        if serve_multiprocess("WORKER_METRICS_PORT", directory):
+            self.metrics_dir = directory
+        else:
+            os.rmdir(directory)
+
+    def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
-        base = int(env.get("QUEUEY_WORKER_METRICS_PORT") or 0)
-        if base:
-            env["QUEUEY_WORKER_METRICS_PORT"] = str(base + index)
+        if self.metrics_dir:
+            env["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
+            env["QUEUEY_WORKER_METRICS_PORT"] = "0"  # the supervisor serves
         return env
+
+    def _child_exited(self, pid: int) -> None:
+        self.children.pop(pid, None)
+        if self.metrics_dir:
+            multiprocess.mark_process_dead(pid, path=self.metrics_dir)
 
     def _on_signal(self, signum, frame) -> None:
         self.signals_received += 1
@@ -60,6 +80,14 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        self._start_metrics()
+        try:
+            return self._supervise()
+        finally:
+            if self.metrics_dir:
+                shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+    def _supervise(self) -> int:
         delays = [0.0] * self.processes
         started = [0.0] * self.processes
         slots: list[subprocess.Popen | None] = [None] * self.processes
@@ -77,11 +105,11 @@ class Supervisor:
                         child.returncode,
                         delays[i],
                     )
-                    self.children.pop(child.pid, None)
+                    self._child_exited(child.pid)
                     slots[i] = None
                     started[i] = time.monotonic() + delays[i]
                 if time.monotonic() >= started[i]:
-                    env = self._child_env(i)
+                    env = self._child_env()
                     # Own session: a Ctrl+C on the terminal reaches only us, and we forward it once.
                     slots[i] = subprocess.Popen(self.child_argv, env=env, start_new_session=True)  # noqa: S603  # fixed argv (sys.executable + our own args)  # nosec B603
                     self.children[slots[i].pid] = slots[i]

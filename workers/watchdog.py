@@ -17,9 +17,10 @@ import time
 import redis
 from django.db import DatabaseError, close_old_connections
 
-from jobs import conf, metrics, outbox
+from jobs import conf, events, outbox
 from jobs.broker.client import Broker
 from jobs.broker.connection import warn_unless_noeviction
+from workers import heartbeat_file
 from workers.reconcile import reconcile
 
 logger = logging.getLogger("queuey.watchdog")
@@ -46,14 +47,16 @@ class Watchdog:
             logger.warning("queuey.redis_unreachable_at_start error=%s", exc)
         failures = 0
         while not self.stop_event.is_set():
+            started = time.monotonic()
             try:
-                self.run_once()
+                done = self.run_once()
                 failures = 0
                 delay = conf.get("WATCHDOG_INTERVAL")
+                events.watchdog_pass(done, time.monotonic() - started)
             except (redis.RedisError, DatabaseError) as exc:
                 failures += 1
                 delay = min(5.0, 0.2 * 2 ** min(failures, 5))
-                logger.warning("queuey.watchdog_step_failed error=%s retry_in=%.1fs", exc, delay)
+                events.watchdog_pass_failed(exc, delay)
             finally:
                 close_old_connections()
             self.stop_event.wait(delay)
@@ -65,8 +68,7 @@ class Watchdog:
         done = {"requeued": 0, "promoted": 0, "outbox_written": 0, "redispatched": 0}
         while entries := self.broker.requeue_expired():
             done["requeued"] += len(entries)
-            logger.warning("queuey.leases_expired count=%d", len(entries))
-            metrics.LEASES_EXPIRED.inc(len(entries))
+            events.leases_expired(outbox.decode(entries))
             outbox.apply_and_settle(self.broker, entries)
         promoted, _ = self.broker.promote_due()
         done["promoted"] = len(promoted)
@@ -77,9 +79,10 @@ class Watchdog:
             if lost_data:
                 logger.warning("queuey.redis_data_lost: rebuilding Redis from the database")
             done["redispatched"] = reconcile(self.broker, after_data_loss=lost_data)
-            metrics.JOBS_REDISPATCHED.inc(done["redispatched"])
             self.broker.mark_epoch()
             self._next_reconcile = time.monotonic() + conf.get("RECONCILE_INTERVAL")
+        self.broker.mark_watchdog_pass()
+        heartbeat_file.touch()
         return done
 
     def flush_outbox(self) -> int:

@@ -29,7 +29,7 @@ import time
 import redis
 from django.db import close_old_connections
 
-from jobs import conf, metrics
+from jobs import conf, events
 from jobs.broker.client import STALE, Broker
 from jobs.broker.connection import warn_unless_noeviction
 from jobs.broker.types import ClaimedJob, Outcome
@@ -121,12 +121,7 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self) -> int:
-        logger.info(
-            "queuey.worker_started id=%s concurrency=%d queues=%s",
-            self.worker_id,
-            self.concurrency,
-            ",".join(self.queues),
-        )
+        events.worker_started(self.worker_id, concurrency=self.concurrency, queues=self.queues)
         self._check_redis()
         threads = [
             threading.Thread(
@@ -228,11 +223,7 @@ class Worker:
         for job in jobs:
             self.running.add(job)
             self._work.put(job)
-            metrics.labeled(metrics.JOBS_STARTED, job.queue, job.type).inc()
-            metrics.labeled(metrics.WAIT_SECONDS, job.queue).observe(
-                max(0, job.claimed_ms - job.created_ms) / 1000
-            )
-        metrics.BUSY_SLOTS.set(len(self.running))
+            events.attempt_started(job, self.worker_id)
         self.reporter.claimed(jobs)
 
     # --- handler threads ----------------------------------------------------------------
@@ -260,11 +251,6 @@ class Worker:
             outcome = run_attempt(job, rj.started_ms)
         except HandlerInterrupted:
             outcome = None
-        if outcome is not None:
-            metrics.labeled(metrics.JOBS_FINISHED, job.queue, job.type, outcome.outcome).inc()
-            metrics.labeled(metrics.RUN_SECONDS, job.queue, job.type).observe(
-                max(0, outcome.finished_ms - outcome.started_ms) / 1000
-            )
         if outcome is not None and self.running.finalize(job.id, job.token):
             faults.maybe_crash("before_ack")
             self.reporter.finished(outcome)
@@ -292,19 +278,19 @@ class Worker:
             self.request_stop()
 
     def _on_finished(self, outcome: Outcome, state: str) -> None:
-        self.running.release(outcome.id, outcome.token)
+        rj = self.running.release(outcome.id, outcome.token)
         self.processed += 1
+        if rj is None:
+            return
+        # Counted once Redis answered, so timeouts (reported by the lease keeper) count too.
+        events.attempt_finished(rj.job, outcome, self.worker_id)
         if state == STALE:
             # Redis refused the result: the lease was lost (expired and requeued, or the
             # job cancelled) before the outcome arrived. This, not a failed renewal, is
             # where a lost attempt is reported, since only the ack knows for sure.
-            metrics.STALE_REFUSED.inc()
-            logger.warning(
-                "queuey.result_refused job=%s attempt=%d outcome=%s: its lease was lost",
-                outcome.id,
-                outcome.attempt,
-                outcome.outcome,
-            )
+            events.stale_result_refused(rj.job, outcome, self.worker_id)
+        else:
+            events.outcome_recorded(rj.job, outcome, state, self.worker_id)
 
     # --- shutdown -----------------------------------------------------------------------
     def _shutdown(self, threads: list[threading.Thread]) -> None:
@@ -331,7 +317,7 @@ class Worker:
         close_old_connections()
         if self.forced.is_set() and self.exit_code == EXIT_OK:
             self.exit_code = EXIT_FORCED
-        logger.info("queuey.worker_stopped id=%s processed=%d", self.worker_id, self.processed)
+        events.worker_stopped(self.worker_id, processed=self.processed, exit_code=self.exit_code)
 
     def _release_unfinished(self) -> None:
         """Hand jobs that did not finish in the grace period back to their queue now."""

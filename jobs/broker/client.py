@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis
 from redis.commands.core import Script
+from redis.typing import EncodableT
 
 from jobs import conf
 from jobs.broker.connection import get_redis
@@ -39,7 +41,8 @@ class Broker:
         self.redis = client or get_redis()
         self.keys = Keys(prefix or conf.get("KEY_PREFIX"))
 
-    def _run(self, name: str, keys: list[str], args: list[object]):
+    def _run(self, name: str, keys: list[str], args: list[EncodableT]) -> Any:
+        """The script's reply: an int, a str or a (nested) list of them, per script header."""
         script = _SCRIPTS.get(name)
         if script is None:  # hashed on first use; sent to Redis once (EVALSHA after)
             script = _SCRIPTS[name] = self.redis.register_script(source(name))
@@ -55,7 +58,7 @@ class Broker:
         if not jobs:
             return []
         k = self.keys
-        args: list[object] = []
+        args: list[EncodableT] = []
         for j in jobs:
             args += [
                 j.id,
@@ -112,7 +115,7 @@ class Broker:
         if not leases:
             return []
         k = self.keys
-        args: list[object] = [visibility_ms]
+        args: list[EncodableT] = [visibility_ms]
         for job_id, token in leases:
             args += [job_id, token]
         return [int(p) - 1 for p in self._run("renew", [k.job_prefix, k.leases], args)]
@@ -121,7 +124,7 @@ class Broker:
         if not outcomes:
             return []
         k = self.keys
-        args: list[object] = []
+        args: list[EncodableT] = []
         for o in outcomes:
             args += [
                 o.id,
@@ -178,7 +181,15 @@ class Broker:
     def move_to_queue(self, job_ids: list[str]) -> list[str]:
         return self._move(["ids", *job_ids]) if job_ids else []
 
-    def _move(self, args: list[object]) -> list[str]:
+    def delete_jobs(self, job_ids: list[str]) -> list[str]:
+        """Remove the jobs (a tombstone each); returns the running ones it refused."""
+        if not job_ids:
+            return []
+        k = self.keys
+        ttl_ms = int(conf.get("TOMBSTONE_SECONDS") * 1000)
+        return list(self._run("delete", [k.job_prefix, k.scheduled, k.dlq], [ttl_ms, *job_ids]))
+
+    def _move(self, args: list[EncodableT]) -> list[str]:
         k = self.keys
         return list(
             self._run(
@@ -191,16 +202,18 @@ class Broker:
     # --- outbox ---------------------------------------------------------------------
     def outbox_older_than(self, age_ms: int, limit: int = 500) -> list[str]:
         now_ms = self.now_ms()
-        return list(
-            self.redis.zrangebyscore(self.keys.outbox, "-inf", now_ms - age_ms, start=0, num=limit)
+        # The client decodes every reply (decode_responses=True): members are str.
+        members = self.redis.zrangebyscore(
+            self.keys.outbox, "-inf", now_ms - age_ms, start=0, num=limit
         )
+        return list(cast(list[str], members))
 
     def settle(self, settled: list[tuple[str, str, str]]) -> int:
         """Drop (entry, job id, version to forget at or "") once the database holds them."""
         if not settled:
             return 0
         k = self.keys
-        args: list[object] = [int(conf.get("TOMBSTONE_SECONDS") * 1000)]
+        args: list[EncodableT] = [int(conf.get("TOMBSTONE_SECONDS") * 1000)]
         for entry, job_id, forget_at in settled:
             args += [entry, job_id, forget_at]
         return int(self._run("settle", [k.job_prefix, k.outbox], args))
@@ -219,6 +232,14 @@ class Broker:
     def mark_epoch(self) -> None:
         self.redis.set(self.keys.epoch, "1")
 
+    def mark_watchdog_pass(self) -> None:
+        """When a watchdog last completed a pass (wall ms), for the silent-watchdog alert."""
+        self.redis.set(self.keys.watchdog_pass, self.now_ms())
+
+    def watchdog_last_pass_ms(self) -> int | None:
+        value = self.redis.get(self.keys.watchdog_pass)
+        return int(value) if value else None
+
     # --- reads ------------------------------------------------------------------------
     def now_ms(self) -> int:
         seconds, micros = self.redis.time()
@@ -229,7 +250,8 @@ class Broker:
         pipe = self.redis.pipeline(transaction=False)
         for name in conf.QUEUES:
             pipe.llen(k.queue(name))
-        pipe.zcard(k.scheduled).zcard(k.leases).zcard(k.dlq).zcard(k.outbox)
+        for key in (k.scheduled, k.leases, k.dlq, k.outbox):
+            pipe.zcard(key)
         high, default, low, scheduled, running, dlq, outbox = pipe.execute()
         return QueueLengths(high, default, low, scheduled, running, dlq, outbox)
 
@@ -240,8 +262,16 @@ class Broker:
             pipe.lindex(self.keys.queue(name), 0)
         return dict(zip(conf.QUEUES, pipe.execute(), strict=True))
 
+    def created_ms(self, job_ids: list[str]) -> dict[str, int]:
+        """When each job was created (Redis ms), for those Redis holds."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(self.keys.job(job_id), "created")
+        found = zip(job_ids, pipe.execute(), strict=True)
+        return {job_id: int(ms) for job_id, ms in found if ms}
+
     def job_state(self, job_id: str) -> dict[str, str]:
-        return self.redis.hgetall(self.keys.job(job_id))
+        return cast(dict[str, str], self.redis.hgetall(self.keys.job(job_id)))
 
     def where_is(self, job_id: str) -> list[str]:
         """Every place Redis holds the job: queue names, scheduled, leases, dlq."""
@@ -249,7 +279,8 @@ class Broker:
         pipe = self.redis.pipeline(transaction=False)
         for name in conf.QUEUES:
             pipe.lpos(k.queue(name), job_id)
-        pipe.zscore(k.scheduled, job_id).zscore(k.leases, job_id).zscore(k.dlq, job_id)
+        for key in (k.scheduled, k.leases, k.dlq):
+            pipe.zscore(key, job_id)
         found = pipe.execute()
         names = [*conf.QUEUES, "scheduled", "leases", "dlq"]
         return [n for n, hit in zip(names, found, strict=True) if hit is not None]
@@ -262,7 +293,8 @@ class Broker:
         trip."""
         key = self.keys.rate_window(scope, ident, window)
         pipe = self.redis.pipeline(transaction=False)
-        pipe.incrby(key, count).expire(key, period + 1, nx=True)
+        pipe.incrby(key, count)
+        pipe.expire(key, period + 1, nx=True)
         return int(pipe.execute()[0])
 
     # --- workers ----------------------------------------------------------------------
@@ -276,11 +308,14 @@ class Broker:
 
     def forget_worker(self, worker_id: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zrem(self.keys.workers, worker_id).delete(self.keys.worker(worker_id))
+        pipe.zrem(self.keys.workers, worker_id)
+        pipe.delete(self.keys.worker(worker_id))
         pipe.execute()
 
     def workers(self) -> list[dict]:
-        ids = self.redis.zrange(self.keys.workers, 0, -1, withscores=True)
+        ids = cast(
+            list[tuple[str, float]], self.redis.zrange(self.keys.workers, 0, -1, withscores=True)
+        )
         if not ids:
             return []
         infos = self.redis.mget([self.keys.worker(w) for w, _ in ids])

@@ -61,6 +61,10 @@ class Keys:
         return f"{self.base}:epoch"
 
     @property
+    def watchdog_pass(self) -> str:
+        return f"{self.base}:watchdog_pass"
+
+    @property
     def workers(self) -> str:
         return f"{self.base}:workers"
 

@@ -68,4 +68,4 @@ def test_a_producer_killed_between_commit_and_dispatch_is_healed_by_the_reconcil
     job = Job.objects.get(pk=job_id)
     assert job.result == "tsol" and job.attempts == 1 and outcomes(job_id) == ["succeeded"]
     # The reconciler, not the producer, dispatched it, and only once.
-    assert stack.logs().count("queuey.jobs_redispatched count=1") == 1
+    assert stack.logs().count("jobs_redispatched count=1 ") == 1

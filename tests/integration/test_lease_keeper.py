@@ -93,8 +93,8 @@ def test_result_of_a_lost_lease_is_refused_and_said_once(worker, caplog):
     with caplog.at_level(logging.INFO, logger="queuey"):
         finish(worker, job)
         worker.keeper.renew()
-    [refused] = events(caplog, "queuey.result_refused")
-    assert f"job={job.id} attempt=1" in refused.getMessage()
+    [refused] = events(caplog, "stale_result_refused")
+    assert (refused.job_id, refused.attempt, refused.worker) == (job.id, 1, worker.worker_id)
     assert not events(caplog, "queuey.lease_lost")
     assert worker.broker.job_state(job.id)["state"] == "queued"  # the requeue stands
     assert len(worker.running) == 0  # the slot is free again

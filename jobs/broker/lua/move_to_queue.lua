@@ -26,10 +26,11 @@ end
 local out = {}
 for _, id in ipairs(candidates) do
   local jk = KEYS[1] .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'attempt', 'limit', 'max', 'run')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'attempt', 'limit', 'max', 'run', 'type')
   if f[1] == 'dead' or f[1] == 'retrying' or f[1] == 'scheduled' then
     local attempt, limit, run = tonumber(f[3]), tonumber(f[4]), tonumber(f[6] or 1)
-    local e = { id = id, status = 'queued', attempt = attempt, run = run }
+    -- q and type are for the caller's event (jobs/events.py); the database ignores them.
+    local e = { id = id, status = 'queued', attempt = attempt, run = run, q = f[2], type = f[7] }
     -- A dead or retrying job starts a new run with a fresh budget; a scheduled one
     -- (waiting for its first run_at) just runs sooner.
     if f[1] ~= 'scheduled' then

@@ -14,7 +14,7 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[3], id)
   local jk = KEYS[1] .. id
   local f = redis.call('HMGET', jk, 'state', 'attempt', 'limit', 'queue', 'worker', 'started',
-    'run')
+    'run', 'type')
   if f[1] == 'running' then
     local attempt, limit = tonumber(f[2]), tonumber(f[3])
     local ver = redis.call('HINCRBY', jk, 'ver', 1)
@@ -30,7 +30,8 @@ for _, id in ipairs(ids) do
     redis.call('HSET', jk, 'state', state)
     out[#out + 1] = outbox_add(KEYS[5], now, { id = id, v = ver, attempt = attempt, run = tonumber(f[7] or 1), limit = limit,
       status = state, outcome = 'lease_expired', worker = f[5], started = tonumber(f[6]),
-      finished = now, error = 'lease expired: worker ' .. (f[5] or '?') .. ' stopped renewing' })
+      finished = now, error = 'lease expired: worker ' .. (f[5] or '?') .. ' stopped renewing',
+      q = f[4], type = f[8] })
   end
 end
 wake(KEYS[6], woken)

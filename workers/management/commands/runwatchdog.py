@@ -17,7 +17,7 @@ class Command(BaseCommand):
         from workers.metrics_server import start_metrics_server
         from workers.watchdog import Watchdog
 
-        start_metrics_server("WATCHDOG_METRICS_PORT", with_queue_gauges=True)
+        start_metrics_server("WATCHDOG_METRICS_PORT")
         watchdog = Watchdog()
         watchdog.install_signal_handlers()
         sys.exit(watchdog.run())
