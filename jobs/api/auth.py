@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from jobs import apikeys
 from jobs.models import ApiKey, ApiKeyScope
@@ -41,7 +43,7 @@ class KeyUser:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    def authenticate(self, request) -> tuple[KeyUser, ApiKey] | None:
+    def authenticate(self, request: Request) -> tuple[KeyUser, ApiKey] | None:
         raw = request.META.get("HTTP_X_API_KEY")
         if not raw:
             return None  # the permission check then answers 401 with the same message
@@ -50,7 +52,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed(BAD_KEY_MESSAGE)
         return KeyUser(key), key
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         # A WWW-Authenticate value makes DRF answer 401 (not 403) to a missing key.
         return f'ApiKey header="{HEADER}"'
 
@@ -63,7 +65,7 @@ class HasScope(BasePermission):
 
     message = "this API key's scope does not allow this call"
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         key = request.auth
         if not isinstance(key, ApiKey):
             return False

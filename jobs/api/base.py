@@ -12,7 +12,8 @@ from typing import Any
 
 from django.http import HttpResponse
 from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
@@ -52,7 +53,9 @@ class ApiView(ErrorShapeMixin, APIView):
     http_method_names = ["get", "post", "head"]
     scopes: dict[str, str] = {}  # HTTP method -> READ / SUBMIT / ADMIN (jobs.api.auth)
 
-    def perform_content_negotiation(self, request, force: bool = False):
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
         # What nearly every client sends decides the same way every time: DRF's general
         # negotiation (parsing Accept, ranking media types) cost a tenth of a submit.
         accept = request.META.get("HTTP_ACCEPT", "*/*")
@@ -62,12 +65,12 @@ class ApiView(ErrorShapeMixin, APIView):
                 return renderer, renderer.media_type
         return super().perform_content_negotiation(request, force)
 
-    def initial(self, request, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authenticate, authorize, throttle
         check_body_size(request)  # before anything reads the body
 
 
-def query_params(request) -> dict[str, str]:
+def query_params(request: Request) -> dict[str, str]:
     """The query string as a plain dict. A parameter given twice is refused: which of the
     values would count is a guess ("?limit=x&limit=2"), and a guess hides a client bug.
     A plain dict also makes "?type=" an empty (refused) filter rather than no filter."""

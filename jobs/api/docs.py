@@ -12,6 +12,7 @@ from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerFieldExtension,
 )
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
     OpenApiJsonRenderer2,
@@ -56,7 +57,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "jobs.api.auth.ApiKeyAuthentication"
     name = "ApiKeyAuth"
 
-    def get_security_definition(self, auto_schema) -> dict:
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {"type": "apiKey", "in": "header", "name": HEADER}
 
 
@@ -65,7 +66,7 @@ class JobTypeEnum(OpenApiSerializerFieldExtension):
 
     target_class = "jobs.api.fields.JobTypeField"
 
-    def map_serializer_field(self, auto_schema, direction) -> dict:
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return {"type": "string", "enum": registered_types()}
 
 

@@ -16,7 +16,7 @@ import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -144,7 +144,7 @@ def first_error(detail: Any, path: str = "") -> tuple[str | None, str]:
 
 
 @csrf_exempt
-def unknown_url(request, *args: Any, **kwargs: Any) -> JsonResponse:
+def unknown_url(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """The last /v1 route: an unknown URL answers in the API's error shape."""
     body = error_body("not_found", "no such API endpoint")
     return JsonResponse(body, status=404, json_dumps_params={"separators": (",", ":")})

@@ -7,6 +7,7 @@ same thing by accident).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -67,12 +68,12 @@ class AwareDateTimeField(serializers.DateTimeField):
         "naive": "give a UTC offset, e.g. 2030-01-01T12:00:00Z",
     }
 
-    def to_internal_value(self, value: Any):
+    def to_internal_value(self, value: Any) -> datetime:
         if not isinstance(value, str):
             self.fail("invalid", format="ISO 8601")
         return super().to_internal_value(value)
 
-    def enforce_timezone(self, value):
+    def enforce_timezone(self, value: datetime) -> datetime:
         if timezone.is_naive(value):
             self.fail("naive")
         return super().enforce_timezone(value)

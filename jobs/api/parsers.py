@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 
 from jobs import conf
 
@@ -26,7 +28,7 @@ class RequestTooLarge(APIException):
     default_code = "payload_too_large"
 
 
-def check_body_size(request) -> None:
+def check_body_size(request: Request) -> None:
     """Refuse by Content-Length before a byte of the body is read."""
     limit = conf.get("MAX_REQUEST_BYTES")
     try:
@@ -61,7 +63,12 @@ def _check_depth(value: Any, max_depth: int) -> None:
 
 
 class StrictJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         limit = conf.get("MAX_REQUEST_BYTES")
         # Content-Length was checked already; read at most one byte past the limit anyway
         # so a body without a trustworthy length still costs bounded memory.

@@ -21,7 +21,9 @@ import threading
 import time
 
 import redis
+from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
 from jobs import conf
 from jobs.api.auth import KeyUser
@@ -78,10 +80,10 @@ class _WindowThrottle(BaseThrottle):
     def __init__(self) -> None:
         self._wait: float | None = None
 
-    def ident(self, request) -> str | None:
+    def ident(self, request: Request) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         ident = self.ident(request)
         if ident is None:
             return True
@@ -102,7 +104,7 @@ class _WindowThrottle(BaseThrottle):
 class KeyRateThrottle(_WindowThrottle):
     """QUEUEY_API_RATE per API key; the key's row id is the identity (no user text)."""
 
-    def ident(self, request) -> str | None:
+    def ident(self, request: Request) -> str | None:
         user = request.user
         return str(user.key.pk) if isinstance(user, KeyUser) else None
 
@@ -113,5 +115,5 @@ class AddressRateThrottle(_WindowThrottle):
     setting = "API_ANON_RATE"
     scope = "addr"
 
-    def ident(self, request) -> str | None:
+    def ident(self, request: Request) -> str | None:
         return request.META.get("REMOTE_ADDR") or "unknown"
