@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 from django.db import connection, models
+from django.db.backends.utils import CursorWrapper
 
 Converter = Callable[[Any], Any]
 
@@ -60,7 +61,7 @@ def insert_rows(
     return inserted
 
 
-def _execute_qmark(cursor, sql: str, params: list) -> None:
+def _execute_qmark(cursor: CursorWrapper, sql: str, params: list[Any]) -> None:
     """SQLite: run qmark-style SQL on the driver's cursor. Django's wrapper rewrites
     every `%s` with a regex on each call, a twentieth of a 100-job batch request; the
     statement text here is built with `?` once and cached."""

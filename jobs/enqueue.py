@@ -26,7 +26,7 @@ keys in opposite orders deadlock (PostgreSQL aborts one: StoreUnavailable).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
@@ -99,7 +99,7 @@ def _noted(error: QueueyError, index: int) -> QueueyError:
 
 
 @contextmanager
-def _database_required():
+def _database_required() -> Iterator[None]:
     """The commit of our own transaction may meet a database that went away."""
     try:
         yield

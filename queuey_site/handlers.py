@@ -7,8 +7,9 @@ x-api-key header only, so sessions, CSRF, login and messages have nothing to do 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
@@ -46,7 +47,7 @@ class RoutingWSGIHandler:
         self.site = WSGIHandler()
         self.api_prefix = settings.API_PATH_PREFIX
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         handler = self.api if path.startswith(self.api_prefix) else self.site
         return handler(environ, start_response)

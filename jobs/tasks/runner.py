@@ -25,7 +25,7 @@ from jobs.handlers.registry import PayloadError, get_handler, handler
 from jobs.tasks.compat import InvalidTask, TaskContext, normalize_json, task_backends
 
 if TYPE_CHECKING:
-    from jobs.tasks.compat import Task
+    from jobs.tasks.compat import Task, TaskResult
 
 # What a registered task's handler may take from the backend's OPTIONS["TASK_OPTIONS"].
 HANDLER_OPTIONS = ("max_attempts", "timeout", "backoff_base", "backoff_factor", "backoff_max")
@@ -93,7 +93,7 @@ def _call(task: Task, payload: dict[str, Any]) -> Any:
     return task.func(*args, **payload.get("kwargs", {}))
 
 
-def _running_result(task: Task):
+def _running_result(task: Task) -> TaskResult[Any]:
     """The TaskResult a task that takes_context sees: this attempt counts already."""
     from jobs.tasks.results import result_of_running
 
