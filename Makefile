@@ -14,7 +14,7 @@ REQS    := requirements.txt requirements-dev.txt
 
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help venv install redis redis-stop run test lint fmt bench chaos chaos-hog clean
+.PHONY: help venv install redis redis-stop run test lint fmt bench bench-peers chaos chaos-hog clean
 
 help: ## list the targets
 	@echo "Queuey make targets:"
@@ -66,8 +66,14 @@ fmt: install ## ruff format + ruff check --fix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install redis ## run the benchmark (python -m benchmarks.run)
+bench: install redis ## run the benchmark (python -m benchmarks.run); BENCH_WITH_PEERS=1 adds bench-peers
 	$(PY) -m benchmarks.run
+	@if [ "$${BENCH_WITH_PEERS:-0}" = 1 ]; then $(PY) -m benchmarks.peers.run; fi
+
+# Queuey beside Huey, SAQ, Dramatiq and BullMQ (pinned, installed under var/peers), rounds
+# interleaved, each run on its own redis-server; BENCH_RUNS, BENCH_QUICK=1, BENCH_PEERS.
+bench-peers: install ## Queuey vs Huey/SAQ/Dramatiq/BullMQ in one run: medians and ratios
+	$(PY) -m benchmarks.peers.run
 
 # The soak: CHAOS_SECONDS (default 600) at 100 jobs/s with random faults, then the
 # oracle's table (also written to var/chaos-report-<database>[-hog].txt). DATABASE_URL

@@ -16,17 +16,6 @@ from benchmarks.env import ROOT, database_urls
 
 OUT = ROOT / "bench-results"
 
-# Peers measured on this kind of 2-core machine (no-op jobs, 2 worker processes).
-PEER_DRAIN = {
-    "RQ": 91,
-    "RQ SimpleWorker": 379,
-    "Celery": 1044,
-    "arq": 1468,
-    "Dramatiq": 2490,
-    "SAQ": 2573,
-    "Huey": 3363,
-}
-
 ROWS = [
     ("drain, jobs/s (incl. worker start)", "drain_jobs_per_s", ">= 4500"),
     ("drain, jobs/s (from first success)", "drain_steady_jobs_per_s", ""),
@@ -112,11 +101,7 @@ def main() -> int:
         ]
         if ratios:
             print(f"{db}: in the same run: {', '.join(ratios)}")
-        if "drain_jobs_per_s" not in r:  # BENCH_SCENARIOS without drain
-            continue
-        drain = r["drain_jobs_per_s"]["median"]
-        ratios = ", ".join(f"{name} x{drain / rate:.1f}" for name, rate in PEER_DRAIN.items())
-        print(f"{db}: drain vs peers: {ratios}")
+    print("\nPeers (Huey, SAQ, Dramatiq, BullMQ) in the same run: make bench-peers")
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     print(f"\nwritten: {OUT / 'results.json'}")
     return 0

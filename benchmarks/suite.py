@@ -79,6 +79,7 @@ def main() -> None:
                 results[f"drain_{key}"] = summary([d[key] for d in drains])
         if "latency" in SCENARIOS:
             stack.start_workers()
+            workload.warm_up(processes=2)
             for name, rate, seconds, producers in (
                 ("lat200", 200, STEADY_SECONDS, 1),
                 ("lat1000", 1000, FAST_SECONDS, 3),

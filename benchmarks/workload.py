@@ -61,6 +61,30 @@ def drain(stack, count: int) -> dict:
     }
 
 
+def warm_up(processes: int, timeout: float = 60.0) -> dict:
+    """Block until `processes` workers have announced themselves (heartbeat in the broker,
+    jobs.selectors.list_workers) and each has run a job, so a latency run never measures
+    a worker still importing Django. Submits a few no-ops at a time until every announced
+    worker shows up in an attempt record; deletes them after. Returns how long it took."""
+    from jobs.models import Attempt
+    from jobs.selectors import list_workers
+
+    began = time.monotonic()
+    while True:
+        ids = {w["id"] for w in list_workers()}
+        ran = set(Attempt.objects.filter(worker_id__in=ids).values_list("worker_id", flat=True))
+        if len(ids) >= processes and ran >= ids:
+            break
+        if time.monotonic() - began > timeout:
+            raise TimeoutError(f"workers announced {len(ids)}, ran a job {len(ran)}")
+        if len(ids) >= processes:
+            for _ in range(2 * processes):
+                submit_job(JobRequest(type="demo.noop", payload={"warm_up": True}))
+        time.sleep(0.05)
+    reset()
+    return {"warm_up_s": time.monotonic() - began, "workers": sorted(ids)}
+
+
 def steady_rate(rate: int, seconds: float, producers: int) -> dict:
     """Submit demo.noop at `rate` jobs/s for `seconds` from `producers` processes (one
     Python process cannot submit 1,000/s on its own); latencies come from Queuey's own
