@@ -63,3 +63,16 @@ def operator_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def superuser_required(view: View) -> View:
+    """staff_required, and the user must be a superuser (API keys): a 403 page otherwise."""
+
+    @staff_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_superuser:
+            return error_page(request, 403, "Only superusers manage API keys.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -19,7 +19,15 @@ from jobs.selectors import JobSearch
 
 # Field lengths the job table can hold; a longer value can match nothing, so it is a
 # mistake worth saying (and error text is searched with LIKE, so it stays short).
-MAX_LENGTHS = {"type": 128, "dedupe_key": 255, "error": 200, "payload_key": 100}
+MAX_LENGTHS = {
+    "type": 128,
+    "dedupe_key": 255,
+    "error": 200,
+    "payload_key": 100,
+    "error_class": 120,
+    "actor": 150,
+    "action": 64,
+}
 MAX_VALUE_CHARS = 1000
 FILTER_FIELDS = (
     "status",
@@ -62,6 +70,11 @@ def cursor_of(params: QueryDict) -> str | None:
     return params.get("cursor") or None
 
 
+def text_value(params: QueryDict, name: str) -> str | None:
+    """One printable text field, None when empty (for the other pages' filters)."""
+    return _text(params, name)
+
+
 def _text(params: QueryDict, name: str) -> str | None:
     value = params.get(name, "").strip()
     if not value:
@@ -72,6 +85,11 @@ def _text(params: QueryDict, name: str) -> str | None:
     if len(value) > limit:
         raise InvalidInput(f"at most {limit} characters", field=name)
     return value
+
+
+def moment_value(params: QueryDict, name: str) -> datetime | None:
+    """One date-time field as <input type=datetime-local> sends it (UTC), None if empty."""
+    return _moment(_text(params, name), name)
 
 
 def _job_id(value: str | None) -> uuid.UUID | None:

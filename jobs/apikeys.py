@@ -15,7 +15,7 @@ import threading
 import time
 
 import redis
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from jobs import conf
@@ -119,8 +119,18 @@ def authenticate(raw_key: str) -> ApiKey | None:
         key = ApiKey.objects.filter(key_digest=wanted).first()
         if key is None or key.revoked_at is not None:
             return None
+        _touch(key)
         _cache.put(wanted, key, generation)
     return key if hmac.compare_digest(key.key_digest, wanted) else None
+
+
+def _touch(key: ApiKey) -> None:
+    """Record the use on a cache miss only (once per API_KEY_CACHE_SECONDS per process):
+    a write per request would cost the submit path more than the lookup it saves."""
+    try:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    except DatabaseError as exc:  # a missed "last used" must not refuse the request
+        logger.warning("queuey.key_last_used_unrecorded error=%s", exc)
 
 
 def ensure_dev_key(raw_key: str) -> ApiKey:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import redis
 from django.db import OperationalError
-from django.db.models import Case, Count, F, Max, QuerySet, Value, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import StrIndex, Substr, TruncMinute
 from django.utils import timezone
@@ -18,7 +18,7 @@ from jobs import conf
 from jobs.broker.client import Broker
 from jobs.errors import InvalidInput, JobNotFound, StoreUnavailable
 from jobs.ids import parse_job_id
-from jobs.models import Attempt, Job
+from jobs.models import ApiKey, Attempt, Job
 from jobs.states import AttemptOutcome, JobStatus
 
 MAX_PAGE = 200
@@ -364,5 +364,79 @@ def dead_letter_groups(*, limit: int = 100) -> list[dict]:
         return [
             {**row, "error_class": row["error_class"][:ERROR_CLASS_CHARS]} for row in rows[:limit]
         ]
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+
+
+# --- operations pages: the matching queryset, waiting jobs, queues, workers, keys -------
+def jobs_matching(search: JobSearch) -> QuerySet[Job]:
+    """The jobs a search matches, newest first, for the services that act on all of them
+    (jobs/bulk_actions.py); validates the search as search_jobs does."""
+    return _searched(search)
+
+
+WAITING_FIELDS = ("id", "type", "queue", "status", "attempts", "run_base", "max_attempts")
+
+
+def waiting_jobs(*, limit: int = 100) -> dict:
+    """Scheduled and retrying jobs, soonest due first, and how many wait (bounded)."""
+    waiting = Job.objects.filter(status__in=[JobStatus.SCHEDULED, JobStatus.RETRYING])
+    try:
+        rows = list(
+            waiting.order_by("scheduled_at", "id").values(*WAITING_FIELDS, "scheduled_at", "error")[
+                :limit
+            ]
+        )
+        total = waiting.values("id")[: 10 * limit + 1].count()
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+    for row in rows:
+        row["attempt_count"] = max(0, row["attempts"] - row["run_base"])
+    return {"rows": rows, "total": min(total, 10 * limit), "capped": total > 10 * limit}
+
+
+def throughput_by_queue(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Attempts finished per queue in the last minute and the last hour (any outcome),
+    from the attempt rows: one GROUP BY over the hour's attempts."""
+    now = now or timezone.now()
+    minute_ago = now - timedelta(minutes=1)
+    rows = (
+        Attempt.objects.filter(finished_at__gte=now - timedelta(hours=1), finished_at__lte=now)
+        .order_by()
+        .values("job__queue")
+        .annotate(hour=Count("id"), minute=Count("id", filter=Q(finished_at__gte=minute_ago)))
+    )
+    out = {q: {"minute": 0, "hour": 0} for q in conf.QUEUES}
+    try:
+        for row in rows:
+            out[row["job__queue"]] = {"minute": row["minute"], "hour": row["hour"]}
+    except OperationalError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+    return out
+
+
+def worker_rows() -> list[dict]:
+    """The workers' heartbeats, each flagged `stale` when its last beat is older than two
+    heartbeat intervals by Redis's clock (its entry outlives it until the TTL ends)."""
+    try:
+        broker = Broker()
+        workers, now_ms = broker.workers(), broker.now_ms()
+    except redis.RedisError as exc:
+        raise StoreUnavailable("the queue broker is unavailable; retry shortly") from exc
+    stale_ms = 2000 * conf.get("HEARTBEAT_INTERVAL")
+    return [
+        {**w, "stale": now_ms - w["last_heartbeat_ms"] > stale_ms}
+        for w in sorted(workers, key=lambda w: w["id"])
+    ]
+
+
+API_KEY_FIELDS = ("id", "name", "scope", "created_at", "last_used_at", "revoked_at")
+
+
+def api_keys() -> list[dict]:
+    """Every API key but its digest, live ones first, newest first."""
+    keys = ApiKey.objects.order_by(F("revoked_at").desc(nulls_first=True), "-id")
+    try:
+        return list(keys.values(*API_KEY_FIELDS))
     except OperationalError as exc:
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc

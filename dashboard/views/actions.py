@@ -18,9 +18,9 @@ from django.views.decorators.http import require_POST
 from dashboard.access import operator_required
 from dashboard.responses import error_page
 from dashboard.views.job_detail import render_detail
-from jobs import selectors, services
+from jobs import audit, selectors, services
 from jobs.errors import JobNotFound, QueueyError
-from jobs.models import Job
+from jobs.models import AuditVia, Job
 
 ACTIONS: dict[str, tuple[Callable[..., Job], str]] = {
     "retry": (services.retry_job, "Job queued again."),
@@ -37,6 +37,7 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     try:
         run(job_id=job_id)
         notice = ("success", done)
+        _audit(request, action, job_id)
     except JobNotFound:
         return error_page(request, 404, "There is no job with this id.")
     except QueueyError as exc:
@@ -46,6 +47,13 @@ def job_action(request: HttpRequest, job_id: str, action: str) -> HttpResponse:
     getattr(messages, notice[0])(request, notice[1])
     back = _back_to(request)
     return redirect(back) if back else redirect("dashboard:job_detail", job_id=job_id)
+
+
+def _audit(request: HttpRequest, action: str, job_id: str) -> None:
+    actor = audit.user_actor(request.user)
+    audit.record(
+        actor=actor, via=AuditVia.DASHBOARD, action=f"job.{action}", count=1, target=job_id
+    )
 
 
 def _back_to(request: HttpRequest) -> str | None:

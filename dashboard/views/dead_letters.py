@@ -11,8 +11,9 @@ from django.views.decorators.http import require_http_methods
 
 from dashboard.access import operator_required, staff_required
 from dashboard.responses import error_page
-from jobs import selectors, services
+from jobs import audit, selectors, services
 from jobs.errors import QueueyError, StoreUnavailable
+from jobs.models import AuditVia
 from jobs.selectors import JobSearch
 
 RECENT = 20
@@ -46,6 +47,14 @@ def replay_all(request: HttpRequest) -> HttpResponse:
         return error_page(request, 400, f"Bad value for count: from 1 to {MAX_REPLAY}.")
     try:
         moved = services.replay_dlq(limit=count)
+        audit.record(
+            actor=audit.user_actor(request.user),
+            via=AuditVia.DASHBOARD,
+            action="dlq.replay",
+            count=moved,
+            target="the DLQ, oldest first",
+            params={"limit": count},
+        )
         messages.success(request, f"Replayed {moved:,} dead job{'s' if moved != 1 else ''}.")
     except QueueyError as exc:
         messages.error(request, f"Could not replay: {exc.message}.")

@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from jobs import selectors, services
+from jobs import audit, selectors, services
 from jobs.api import serializers as s
 from jobs.api.auth import ADMIN, READ, SUBMIT
 from jobs.api.base import ApiView, json_response, query_params, validated
@@ -30,6 +30,13 @@ def _job_url_template() -> str:
 def _job_url(job_id: str) -> str:
     """The job's URL (reverse() once, not per request: a tenth of a submit's cost)."""
     return _job_url_template().replace(_ANY_ID, job_id)
+
+
+def _audit(request, action: str, count: int, target: str) -> None:
+    """An admin action over /v1 in the audit log, under the key's name."""
+    audit.record(
+        actor=audit.key_actor(request.auth), via="api", action=action, count=count, target=target
+    )
 
 
 class JobsView(ApiView):
@@ -120,7 +127,9 @@ class JobCancelView(ApiView):
         responses=responses({200: s.JobOut}, 403, 404, 409, 413),
     )
     def post(self, request, job_id: str) -> Response:
-        return Response(s.JobOut(services.cancel_job(job_id=job_id)).data)
+        job = services.cancel_job(job_id=job_id)
+        _audit(request, "job.cancel", 1, job_id)
+        return Response(s.JobOut(job).data)
 
 
 class JobRetryView(ApiView):
@@ -136,7 +145,9 @@ class JobRetryView(ApiView):
         "attempt budget).",
     )
     def post(self, request, job_id: str) -> Response:
-        return Response(s.JobOut(services.retry_job(job_id=job_id)).data)
+        job = services.retry_job(job_id=job_id)
+        _audit(request, "job.retry", 1, job_id)
+        return Response(s.JobOut(job).data)
 
 
 class QueueMetricsView(ApiView):
@@ -162,6 +173,7 @@ class ReplayDlqView(ApiView):
     def post(self, request) -> HttpResponse:
         query = validated(s.ReplayQuery, query_params(request))
         replayed = services.replay_dlq(limit=query.validated_data["limit"])
+        _audit(request, "dlq.replay", replayed, "the DLQ, oldest first")
         return Response(s.ReplayOut({"replayed": replayed}).data)
 
 

@@ -17,6 +17,7 @@ SCRIPT_NAMES = (
     "move_to_queue",
     "settle",
     "heartbeat",
+    "delete",
 )
 
 

@@ -105,3 +105,24 @@ def redis_down(settings):
     reset_redis()
     yield
     reset_redis()
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser("sara", password="sara-pass-123")
+
+
+@pytest.fixture
+def superuser_client(superuser) -> Client:
+    return _client_for(superuser)
+
+
+def kill(broker: Broker, count: int, type: str = "demo.noop", error: str = "ValueError: boom"):
+    """`count` jobs that failed their only attempt, oldest first."""
+    jobs = [submit(type, {"text": f"t{i}"}, max_attempts=1) for i in range(count)]
+    for _ in jobs:
+        finish(broker, "failed", detail=error)
+    for job in jobs:
+        job.refresh_from_db()
+        assert job.status == "dead"
+    return jobs

@@ -57,7 +57,7 @@ def test_attempts_grouped_by_run_with_worker_outcome_error_and_traceback(
     assert first["outcome"] == "failed" and "boom" in first["error"]
     assert first["duration_seconds"] is not None
     body = response.content.decode()
-    assert "<summary>Traceback</summary><pre>Traceback (most recent call last):" in body
+    assert '<summary>Traceback</summary><pre tabindex="0">Traceback (most recent' in body
     assert "host-c" in body and "(pid 9)" in body
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jobs import audit
 from jobs.apikeys import revoke_api_key
 
 
@@ -15,4 +16,16 @@ class Command(BaseCommand):
         count = revoke_api_key(name=options["name"])
         if not count:
             raise CommandError(f"no live API key named {options['name']!r}")
+        _audit("key.revoke", options["name"], count, {})
         self.stdout.write(f"revoked {count} key(s)")
+
+
+def _audit(action: str, name: str, count: int, params: dict) -> None:
+    audit.record(
+        actor=audit.command_actor(),
+        via="command",
+        action=action,
+        count=count,
+        target=name,
+        params=params,
+    )
