@@ -15,4 +15,7 @@ class JobsConfig(AppConfig):
 
         registry.autodiscover()
         if conf.get("FAULT_HANDLERS"):
+            from jobs.handlers import ledger
+
+            ledger.ENABLED = True
             import_module("jobs.handlers.faults")

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 _STANDARD = frozenset(RESERVED_ATTRS) | {"taskName"}
 
@@ -31,25 +32,27 @@ class KeyValueFormatter(logging.Formatter):
         return f"{head} {' '.join(extra)}{sep}{rest}"
 
 
+_LINE = "%(asctime)s %(levelname)s %(name)s %(message)s"
+FORMATS = ("json", "text")
+
+
+def make_formatter(fmt: str) -> logging.Formatter:
+    """The formatter of a QUEUEY_LOG_FORMAT value."""
+    if fmt == "json":
+        return JsonFormatter(
+            _LINE, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}
+        )
+    return KeyValueFormatter(_LINE)
+
+
 def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
     """The LOGGING dict for settings: one console handler in the chosen format."""
-    if fmt not in {"json", "text"}:
+    if fmt not in FORMATS:
         raise ValueError(f"QUEUEY_LOG_FORMAT must be 'json' or 'text', not {fmt!r}")
-    formatters = {
-        "text": {
-            "()": KeyValueFormatter,
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-        },
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {fmt: formatters[fmt]},
+        "formatters": {fmt: {"()": make_formatter, "fmt": fmt}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": fmt}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {"django.db.backends": {"level": "WARNING"}},

@@ -271,8 +271,6 @@ QUEUEY_API_RETRY_AFTER = env.int("QUEUEY_API_RETRY_AFTER", default=5)
 # How long an API process trusts a key it looked up: the bound on a revocation's delay
 # while Redis cannot announce it (docs/API.md, "Revoking a key").
 QUEUEY_API_KEY_CACHE_SECONDS = env.float("QUEUEY_API_KEY_CACHE_SECONDS", default=5.0)
-# Test-only fault injection: name of a step at which a worker process kills itself.
-QUEUEY_CRASH_AT = env.str("QUEUEY_CRASH_AT", default="")
 # demo.spin / demo.hang / demo.crash (jobs/handlers/faults.py), for the fault tests only.
 QUEUEY_FAULT_HANDLERS = env.bool("QUEUEY_FAULT_HANDLERS", default=False)
 

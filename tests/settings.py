@@ -8,7 +8,11 @@ from queuey_site.settings import *  # noqa: F403
 
 SECURE_SSL_REDIRECT = False
 QUEUEY_WATCHDOG_METRICS_PORT = 0
-QUEUEY_FAULT_HANDLERS = True  # demo.spin / demo.hang / demo.crash
+QUEUEY_FAULT_HANDLERS = True  # demo.spin / demo.hang / demo.crash, and the ledger
+# Crash points (tests/support/crash_points.py): a step at which a worker kills itself.
+QUEUEY_CRASH_AT = os.environ.get("QUEUEY_CRASH_AT", "")
+if QUEUEY_CRASH_AT:
+    QUEUEY_WORKER_CLASS = "tests.support.crash_points.CrashingWorker"
 
 # Each pytest process gets its own SQLite test file, so parallel runs never share one.
 if DATABASES["default"]["ENGINE"] == "queuey_site.sqlite":  # noqa: F405

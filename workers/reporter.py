@@ -27,7 +27,6 @@ from jobs.broker.types import ClaimedJob, Outcome
 from jobs.bulk_update import update_versioned
 from jobs.states import JobStatus
 from jobs.timeutil import from_ms
-from workers import faults
 
 logger = logging.getLogger("queuey.worker")
 
@@ -132,7 +131,11 @@ class Reporter:
                     refused.append(o)
             elif r.entry:  # "accepted" again: the outbox holds its entry already
                 entries.append(r.entry)
-        faults.maybe_crash("after_ack_before_db")
+        self._hand_to_writer(entries, refused)
+
+    def _hand_to_writer(self, entries: list[str], refused: list[Outcome]) -> None:
+        """Redis took the outcomes; the database write follows on the write thread. A
+        crash in between leaves the entries in the Redis outbox for the watchdog."""
         if entries:
             self._count_pending(len(entries))
             self._writes.put(("entries", entries))

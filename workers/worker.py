@@ -34,7 +34,6 @@ from jobs.broker.client import STALE, Broker
 from jobs.broker.connection import warn_unless_noeviction
 from jobs.broker.types import ClaimedJob, Outcome
 from jobs.timeutil import wall_ms
-from workers import faults
 from workers.execution import run_attempt
 from workers.interrupt import HandlerInterrupted, interrupt_thread
 from workers.lease_keeper import LeaseKeeper, default_worker_id
@@ -53,6 +52,7 @@ STUCK_AFTER_SECONDS = 10.0
 
 
 class Worker:
+    reporter_class = Reporter
     def __init__(
         self,
         *,
@@ -80,7 +80,7 @@ class Worker:
         self._acks_stop = threading.Event()
         self._writes_stop = threading.Event()
         self._keeper_stop = threading.Event()
-        self.reporter = Reporter(
+        self.reporter = self.reporter_class(
             self.broker, on_finished=self._on_finished, worker_id=self.worker_id
         )
         self.keeper = LeaseKeeper(
@@ -206,7 +206,6 @@ class Worker:
             visibility_ms=self.visibility_ms,
         )
         if jobs:
-            faults.maybe_crash("after_claim")
             self._start(jobs)
             return True
         promoted, next_due_ms = self.broker.promote_due()
@@ -252,13 +251,16 @@ class Worker:
         except HandlerInterrupted:
             outcome = None
         if outcome is not None and self.running.finalize(job.id, job.token):
-            faults.maybe_crash("before_ack")
-            self.reporter.finished(outcome)
+            self._report(outcome)
             return True
         # Timed out or released: somebody else reported this attempt and replaced us.
         with self._threads_lock:
             self._abandoned.pop(threading.get_ident(), None)
         return False
+
+    def _report(self, outcome: Outcome) -> None:
+        """Hand a finished attempt to the reporter (a seam the crash tests cut at)."""
+        self.reporter.finished(outcome)
 
     def _on_timeout(self, rj: RunningJob, outcome: Outcome) -> None:
         self.reporter.finished(outcome)

@@ -1,4 +1,6 @@
-"""Test ledger: demo handlers append a line per step when QUEUEY_LEDGER_PATH is set.
+"""Test ledger: demo handlers append a line per step when QUEUEY_LEDGER_PATH is set and
+the test settings turned it on (QUEUEY_FAULT_HANDLERS; jobs/apps.py): a production
+process never reads the variable.
 
 The fault tests read it to prove which attempts really ran: each line carries the job id,
 the attempt number, its fencing token, the step (start / end), the pid and the wall time.
@@ -15,8 +17,12 @@ from typing import Any
 
 from jobs.handlers.context import current_attempt, current_job_id, current_token
 
+ENABLED = False
+
 
 def record_step(payload: dict[str, Any], step: str = "run") -> None:
+    if not ENABLED:
+        return
     path = os.environ.get("QUEUEY_LEDGER_PATH")
     if not path:
         return

@@ -47,9 +47,14 @@ class Command(BaseCommand):
             from workers.supervisor import Supervisor
 
             sys.exit(Supervisor(processes=options["processes"], argv=sys.argv).run())
-        from workers.metrics_server import start_metrics_server
-        from workers.worker import Worker
+        from django.conf import settings
+        from django.utils.module_loading import import_string
 
+        from workers.metrics_server import start_metrics_server
+
+        # The test settings swap in a worker with crash points (tests/support); the
+        # project's settings name none, so production runs the plain Worker.
+        Worker = import_string(getattr(settings, "QUEUEY_WORKER_CLASS", "workers.worker.Worker"))
         start_metrics_server("WORKER_METRICS_PORT")
         # Hand the GIL over every 1 ms rather than 5: a job that has just been claimed
         # should not wait behind the reporter's batch work to start (p99 start latency).
