@@ -595,35 +595,39 @@ def panels() -> list[dict[str, Any]]:
     return p.panels
 
 
-def _variable(name: str, label: str, query: dict[str, Any] | str, custom: bool) -> dict[str, Any]:
-    var: dict[str, Any] = {
+def _variable(name: str, label: str) -> dict[str, Any]:
+    return {
         "allValue": ".+",
         "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "hide": 0,
         "includeAll": True,
         "label": label,
         "multi": True,
         "name": name,
-        "hide": 0,
     }
-    if custom:
-        values = str(query).split(",")
-        var.update(
-            type="custom",
-            query=str(query),
-            options=[{"selected": False, "text": v, "value": v} for v in values],
-        )
-    else:
-        var.update(
-            type="query",
-            datasource=DATASOURCE,
-            definition=query["query"],  # type: ignore[index]
-            query=query,
-            refresh=2,
-            regex="",
-            sort=1,
-            options=[],
-        )
-    return var
+
+
+def _custom_variable(name: str, label: str, values: list[str]) -> dict[str, Any]:
+    return {
+        **_variable(name, label),
+        "options": [{"selected": False, "text": v, "value": v} for v in values],
+        "query": ",".join(values),
+        "type": "custom",
+    }
+
+
+def _label_variable(name: str, label: str, query: str) -> dict[str, Any]:
+    return {
+        **_variable(name, label),
+        "datasource": DATASOURCE,
+        "definition": query,
+        "options": [],
+        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "refresh": 2,
+        "regex": "",
+        "sort": 1,
+        "type": "query",
+    }
 
 
 def dashboard() -> dict[str, Any]:
@@ -654,15 +658,9 @@ def dashboard() -> dict[str, Any]:
         "tags": ["queuey"],
         "templating": {
             "list": [
-                _variable("queue", "Queue", "high,default,low", custom=True),
-                _variable(
-                    "type",
-                    "Job type",
-                    {
-                        "query": "label_values(queuey_jobs_enqueued_total, type)",
-                        "refId": "PrometheusVariableQueryEditor-VariableQuery",
-                    },
-                    custom=False,
+                _custom_variable("queue", "Queue", ["high", "default", "low"]),
+                _label_variable(
+                    "type", "Job type", "label_values(queuey_jobs_enqueued_total, type)"
                 ),
             ]
         },

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from jobs.broker.client import Broker
+from tests.observability import contract
 from tests.observability.promql import (
     ALERTS,
     alert_rules,
@@ -95,6 +96,70 @@ def _lease_expires_while_workers_stop(stack) -> None:
     stack.wait_status(job, "succeeded", timeout=20)
 
 
+def _contract_violations(stack) -> list[str]:
+    """What the scraped pages break of the metric contract: a series missing or on the
+    wrong target, labels other than the contract's, label values outside their sets,
+    buckets other than 0.001 ... 3600, a store gauge reported more than once."""
+    pages = {t: stack.scrape(t) for t in (contract.API, contract.WORKER, contract.WATCHDOG)}
+    problems: list[str] = []
+    bounded = {
+        "queue": set(contract.QUEUES),
+        "outcome": set(contract.OUTCOMES),
+        "state": set(contract.DEPTH_STATES),
+        "result": {"ok", "failed"},
+    }
+
+    def check(target: str, name: str, sample_name: str, labels: tuple[str, ...]) -> None:
+        for s in pages[target].series(sample_name):
+            got = tuple(sorted(k for k in s.labels if k != "le"))
+            if got != tuple(sorted(labels)):
+                problems.append(f"{target} {sample_name}: labels {got}, contract {labels}")
+                return
+            for k, allowed in bounded.items():
+                if k in s.labels and s.labels[k] not in allowed:
+                    problems.append(f"{target} {sample_name}: {k}={s.labels[k]!r}")
+
+    everywhere = {n for page in pages.values() for n in page.samples}
+    for name, labels in contract.COUNTERS.items():
+        if name not in everywhere:
+            problems.append(f"{name}: on no target")
+        for target in pages:
+            check(target, name, name, labels)
+    for name, labels in contract.HISTOGRAMS.items():
+        if f"{name}_bucket" not in everywhere:
+            problems.append(f"{name}: on no target")
+        for target, page in pages.items():
+            check(target, name, f"{name}_bucket", labels)
+            les = {s.labels["le"] for s in page.series(f"{name}_bucket")}
+            if les and (min(les, key=float), "+Inf" in les) != ("0.001", True):
+                problems.append(f"{target} {name}: buckets {sorted(les, key=float)}")
+            if les and max((float(x) for x in les if x != "+Inf"), default=0) != 3600:
+                problems.append(f"{target} {name}: largest bucket is not 3600")
+    for name, labels in contract.API_GAUGES.items():
+        samples = pages[contract.API].series(name)
+        if not samples:
+            problems.append(f"{name}: not on the API's /metrics")
+        keys = [tuple(sorted(s.labels.items())) for s in samples]
+        if len(keys) != len(set(keys)):
+            problems.append(f"{name}: a label set reported more than once on the API")
+        check(contract.API, name, name, labels)
+        for target in (contract.WORKER, contract.WATCHDOG):
+            if pages[target].has(name):
+                problems.append(f"{name}: also on the {target}'s port (would count twice)")
+    depth = {
+        (s.labels["queue"], s.labels["state"]) for s in pages["api"].series("queuey_queue_depth")
+    }
+    want = {(q, st) for q in contract.QUEUES for st in contract.DEPTH_STATES}
+    if depth != want:
+        problems.append(f"queuey_queue_depth: label sets {sorted(want - depth)} missing")
+    for name, labels in contract.DJANGO.items():
+        sample = name if name.endswith("_total") else f"{name}_bucket"
+        if not pages[contract.API].has(sample):
+            problems.append(f"{sample}: not on the API's /metrics")
+        check(contract.API, name, sample, labels)
+    return problems
+
+
 def _empty(prom, exprs: dict[str, str]) -> dict[str, str]:
     """The expressions (by name) whose instant query returns no sample."""
     return {name: e for name, e in exprs.items() if not prom.query(e)}
@@ -136,6 +201,9 @@ def test_every_dashboard_and_alert_expression_returns_data_and_alerts_fire(
         20,
         "the supervisor to restart a stopped worker process",
     )
+
+    # The scraped pages keep the contract (names, labels, targets, buckets).
+    assert _contract_violations(stack) == []
 
     # Every dashboard query, Grafana's variables substituted, returns data.
     panel_exprs = {title: substitute(expr) for title, expr in dashboard_queries()}
