@@ -11,6 +11,7 @@ from tests.observability.promql import (
     ALERTS,
     ALERTS_TEST,
     PROMETHEUS_YML,
+    ROOT,
     alert_rules,
     metric_names,
     runbook_anchors,
@@ -91,3 +92,27 @@ def test_every_alert_has_a_unit_test_where_it_fires_and_one_where_it_does_not():
             (fires if check.get("exp_alerts") else silent).add(check["alertname"])
     assert fires == EXPECTED_ALERTS, f"no firing case for {EXPECTED_ALERTS - fires}"
     assert silent == EXPECTED_ALERTS, f"no silent case for {EXPECTED_ALERTS - silent}"
+
+
+def test_the_compose_prometheus_can_reach_every_target():
+    """Each scrape target of prometheus/prometheus.yml is a compose service listening on
+    that port beyond loopback (the metrics servers bind 127.0.0.1 unless told)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    config = yaml.safe_load(PROMETHEUS_YML.read_text())
+    ports = {
+        "queuey-worker": ("worker", "QUEUEY_WORKER_METRICS_PORT"),
+        "queuey-watchdog": ("watchdog", "QUEUEY_WATCHDOG_METRICS_PORT"),
+    }
+    for scrape in config["scrape_configs"]:
+        job = scrape["job_name"]
+        if job not in ports:
+            continue
+        service, setting = ports[job]
+        env = services[service]["environment"]
+        if "static_configs" in scrape:
+            target_ports = {t.rsplit(":", 1)[1] for t in scrape["static_configs"][0]["targets"]}
+        else:
+            target_ports = {str(scrape["dns_sd_configs"][0]["port"])}
+        assert target_ports == {str(env[setting])}, (job, target_ports, env[setting])
+        assert env.get("QUEUEY_METRICS_ADDR") == "0.0.0.0", f"{service} listens on loopback only"
