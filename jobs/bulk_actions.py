@@ -19,7 +19,7 @@ import redis
 from django.db import DatabaseError, OperationalError
 from django.db.models import Q, QuerySet
 
-from jobs import audit, outbox, selectors, services
+from jobs import audit, events, outbox, selectors, services
 from jobs.broker.client import Broker
 from jobs.errors import InvalidInput, InvalidTransition, StoreUnavailable
 from jobs.models import Job
@@ -49,7 +49,8 @@ class Target:
     def describe(self) -> dict:
         """The target as JSON for the audit entry's params."""
         found = {k: v for k, v in vars(self.search).items() if v is not None}
-        params = {
+        # Dates and UUIDs as text; the payload value (any JSON scalar) as it is.
+        params: dict[str, object] = {
             k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in found.items()
         }
         if self.job_ids is not None:
@@ -180,6 +181,7 @@ def _move_now(ids: list[str]) -> int:
     except redis.RedisError as exc:
         raise StoreUnavailable("the queue broker is unavailable; retry shortly") from exc
     _apply(broker, moved)
+    events.jobs_replayed(outbox.decode(moved))
     return len(moved)
 
 
