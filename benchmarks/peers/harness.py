@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally clauses
     os.environ["BENCH_RECORD_DIR"] = tempfile.mkdtemp(prefix=f"queuey-bench-{args.peer}-")
     adapter = importlib.import_module(f"benchmarks.peers.{args.peer}_app")
     if args.scenario == "drain":

@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally clauses
     env = base_env(os.environ["DATABASE_URL"], os.environ["REDIS_URL"])
     os.environ.update(env)
     import django
@@ -121,8 +122,8 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)  # also when the schema changed during the run
     if args.scenario == "migrate":
-        call_command("migrate", verbosity=0)
         call_command("flush", interactive=False, verbosity=0)
         print(json.dumps({}))
         return

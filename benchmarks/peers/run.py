@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -102,6 +103,7 @@ def takes_part(name: str, kind: str, who: str) -> bool:
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # each run's finally stops it
     OUT.mkdir(exist_ok=True)
     (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
     install.python_peers()
