@@ -45,6 +45,7 @@ def dispatch_of(job: Job | NewJob, payload_json: str | None = None) -> Dispatch:
         state=_STATE_IN_REDIS[JobStatus(job.status)],
         version=job.version,
         run=job.run,
+        trace=job.trace_context,
     )
 
 

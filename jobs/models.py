@@ -37,6 +37,8 @@ class Job(models.Model):
     # The Redis-side transition counter this row reflects; an older outbox entry arriving
     # late never overwrites a newer state.
     version = models.PositiveBigIntegerField(default=0)
+    # The submitter's W3C trace context as JSON, when tracing is on (jobs/tracing.py).
+    trace_context = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -44,6 +46,20 @@ class Job(models.Model):
             models.Index(fields=["type", "-id"], name="job_type_id"),
             models.Index(fields=["queue", "-id"], name="job_queue_id"),
             models.Index(fields=["dedupe_key"], name="job_dedupe_key"),
+            # The dashboard at scale (migration 0004, benchmarks/dashboard.py): the
+            # overview's capped counts per state and queue and the two filters together;
+            # the created and finished time filters; the error-text filter over the jobs that have
+            # one; Scheduled's soonest-due order. PostgreSQL also has a GIN index on
+            # payload (jsonb_path_ops) for the payload filter, made in 0004 only.
+            models.Index(fields=["status", "queue", "-id"], name="job_status_queue_id"),
+            models.Index(fields=["created_at"], name="job_created_at"),
+            models.Index(fields=["finished_at"], name="job_finished_at"),
+            models.Index(fields=["-id"], condition=~models.Q(error=""), name="job_error_id"),
+            models.Index(
+                fields=["scheduled_at", "id"],
+                condition=models.Q(status__in=["scheduled", "retrying"]),
+                name="job_waiting_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,6 +90,9 @@ class Attempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "number"], name="attempt_job_number_unique"),
         ]
+        # Attempts finished in a time window, by outcome (the overview's chart, Queues'
+        # throughput): a range of this index, never a scan of every attempt.
+        indexes = [models.Index(fields=["finished_at", "outcome"], name="attempt_finished_outcome")]
         ordering = ["job", "number"]
 
     def __str__(self) -> str:

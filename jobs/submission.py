@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from jobs import conf
+from jobs import conf, tracing
 from jobs.errors import InvalidInput
 from jobs.handlers.registry import PayloadError, get_handler, registered_types
 from jobs.ids import new_job_id
@@ -105,6 +105,7 @@ def prepare(request: JobRequest, *, now: datetime | None = None) -> PreparedJob:
         created_at=now,
         updated_at=now,
         scheduled_at=scheduled_at,
+        trace_context=tracing.capture(),
     )
     return PreparedJob(
         job=job,
@@ -150,6 +151,7 @@ class NewJob:
     finished_at: datetime | None
     updated_at: datetime
     version: int
+    trace_context: str
 
     def __init__(self, **values: Any) -> None:
         unknown = set(values) - set(JOB_COLUMNS)

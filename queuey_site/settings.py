@@ -274,6 +274,10 @@ QUEUEY_API_KEY_CACHE_SECONDS = env.float("QUEUEY_API_KEY_CACHE_SECONDS", default
 # demo.spin / demo.hang / demo.crash (jobs/handlers/faults.py), for the fault tests only.
 QUEUEY_FAULT_HANDLERS = env.bool("QUEUEY_FAULT_HANDLERS", default=False)
 
+# OpenTelemetry (jobs/tracing.py): with the SDK installed and configured by the process,
+# jobs carry their submitter's trace context and each attempt runs in a linked span.
+QUEUEY_TRACING = env.bool("QUEUEY_TRACING", default=False)
+
 # QUEUEY_LOG_FORMAT=json: one JSON object per line (for a log store); text otherwise.
 LOGGING = logging_config(
     fmt=env.str("QUEUEY_LOG_FORMAT", default="text"),

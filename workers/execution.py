@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import traceback
 
-from jobs import conf
+from jobs import conf, tracing
 from jobs.backoff import backoff_seconds
 from jobs.broker.types import ClaimedJob, Outcome
 from jobs.errors import QueueyError
@@ -19,6 +19,15 @@ MAX_TRACEBACK_CHARS = 32000
 
 
 def run_attempt(job: ClaimedJob, started_ms: int) -> Outcome:
+    if not tracing.enabled():
+        return _run(job, started_ms)
+    with tracing.attempt_span(job) as span:
+        outcome = _run(job, started_ms)
+        tracing.record_outcome(span, outcome.outcome)
+        return outcome
+
+
+def _run(job: ClaimedJob, started_ms: int) -> Outcome:
     spec = get_handler(job.type)
     set_current(job.id, job.attempt, job.token)
     try:

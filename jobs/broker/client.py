@@ -74,6 +74,7 @@ class Broker:
                 j.state,
                 j.version,
                 j.run,
+                j.trace,
             ]
         return list(
             self._run("enqueue", [k.job_prefix, k.queue_prefix, k.scheduled, k.dlq, k.notify], args)
@@ -102,8 +103,9 @@ class Broker:
                 created_ms=int(raw[i + 8]),
                 claimed_ms=now,
                 run=int(raw[i + 9]),
+                trace=raw[i + 10],
             )
-            for i in range(1, len(raw), 10)
+            for i in range(1, len(raw), 11)
         ]
 
     def wait_for_work(self, timeout: float) -> bool:

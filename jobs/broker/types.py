@@ -22,6 +22,7 @@ class Dispatch:
     state: str  # queued | scheduled | retrying | dead
     version: int
     run: int = 1
+    trace: str = ""  # the submitter's trace context (jobs/tracing.py), "" when off
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ClaimedJob:
     created_ms: int
     claimed_ms: int
     run: int = 1
+    trace: str = ""
 
 
 @dataclass(frozen=True)

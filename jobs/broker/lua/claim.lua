@@ -4,7 +4,7 @@
 -- ARGV[1] max jobs   ARGV[2] worker id   ARGV[3] visibility timeout (ms)
 -- ARGV[4..] queue names, highest priority first
 -- Returns: {now_ms, then per job: id, token, attempt, ver, type, payload, timeout, queue,
---           created_ms, run}
+--           created_ms, run, trace}
 local now = now_ms()
 -- Fencing tokens must never repeat, also after Redis lost its data (the counter goes
 -- with it): restarted at 1, a job re-dispatched from the database could be claimed
@@ -22,7 +22,8 @@ for q = 4, #ARGV do
     local id = redis.call('LPOP', KEYS[2] .. queue)
     if not id then break end
     local jk = KEYS[1] .. id
-    local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout', 'created', 'run')
+    local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout', 'created', 'run',
+      'trace')
     -- An id whose hash is gone or not queued was cancelled meanwhile: drop it.
     if f[1] == 'queued' then
       local attempt = redis.call('HINCRBY', jk, 'attempt', 1)
@@ -31,7 +32,8 @@ for q = 4, #ARGV do
       redis.call('HSET', jk, 'state', 'running', 'token', token, 'worker', worker,
         'started', now)
       redis.call('ZADD', KEYS[3], now + visibility, id)
-      for _, v in ipairs({ id, token, attempt, ver, f[2], f[3], f[4], queue, f[5], f[6] or '1' }) do
+      for _, v in ipairs({ id, token, attempt, ver, f[2], f[3], f[4], queue, f[5], f[6] or '1',
+          f[7] or '' }) do
         out[#out + 1] = v
       end
       got = got + 1
