@@ -107,7 +107,6 @@ class MetricsStack:
             DJANGO_SETTINGS_MODULE="tests.observability.settings",
             QUEUEY_API_RATE="1000000/minute",
             QUEUEY_API_ANON_RATE="1000000/minute",
-            QUEUEY_RECONCILE_INTERVAL="1",
             **env,
         )
         self.api_port = free_port()
