@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import StrIndex, Substr, TruncMinute
@@ -149,19 +149,58 @@ def broker_available() -> bool:
 
 
 # --- overview and search reads (plain data; the dashboard renders them) -----------------
-def job_counts() -> dict:
-    """Jobs by state, overall and per queue: one GROUP BY over the job table."""
+# Past this many jobs a state's count in one queue shows as "10,000+" (the overview).
+COUNT_CAP = 10_000
+
+
+def job_counts(*, cap: int | None = None) -> dict:
+    """Jobs by state, overall and per queue, each (state, queue) counted up to `cap`, in
+    one query: per pair a COUNT over at most cap + 1 entries of the (status, queue) index,
+    gathered by a GROUP BY. It reads at most states x queues x (cap + 1) index entries
+    however big the table is; a plain GROUP BY read every row (1,000,000 of them in the
+    dashboard benchmark). `capped_status` / `capped_queue` say which counts are "at
+    least"; `cap` is COUNT_CAP unless given."""
+    cap = COUNT_CAP if cap is None else cap
     by_status = dict.fromkeys(JobStatus.values, 0)
     by_queue = {q: dict.fromkeys(JobStatus.values, 0) for q in conf.QUEUES}
-    rows = Job.objects.order_by().values_list("status", "queue").annotate(n=Count("id"))
+    capped_queue = {q: dict.fromkeys(JobStatus.values, False) for q in conf.QUEUES}
+    quote = connection.ops.quote_name
+    table = quote(Job._meta.db_table)
+    status_col = quote(str(Job._meta.get_field("status").column))
+    queue_col = quote(str(Job._meta.get_field("queue").column))
+    arms: list[str] = []
+    params: list[str] = []
+    for status in JobStatus.values:
+        for queue in conf.QUEUES:
+            arms.append(
+                "SELECT CAST(%s AS VARCHAR(16)) AS s, CAST(%s AS VARCHAR(16)) AS q, "  # noqa: S608
+                f"(SELECT COUNT(*) FROM (SELECT 1 AS one FROM {table} "
+                f"WHERE {status_col} = %s AND {queue_col} = %s LIMIT {int(cap) + 1}) "
+                f"AS a{len(arms)}) AS n"
+            )
+            params += [status, queue, status, queue]
+    sql = f"SELECT s, q, SUM(n) FROM ({' UNION ALL '.join(arms)}) AS capped GROUP BY s, q"  # noqa: S608
     try:
-        found = list(rows)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
     except OperationalError as exc:
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc
     for status, queue, n in found:
-        by_status[status] = by_status.get(status, 0) + n
-        by_queue.setdefault(queue, dict.fromkeys(JobStatus.values, 0))[status] = n
-    return {"by_status": by_status, "by_queue": by_queue, "total": sum(by_status.values())}
+        over = n > cap
+        by_queue[queue][status] = min(n, cap)
+        capped_queue[queue][status] = over
+        by_status[status] += min(n, cap)
+    capped_status = {s: any(capped_queue[q][s] for q in conf.QUEUES) for s in JobStatus.values}
+    return {
+        "by_status": by_status,
+        "by_queue": by_queue,
+        "total": sum(by_status.values()),
+        "cap": cap,
+        "capped": any(capped_status.values()),
+        "capped_status": capped_status,
+        "capped_queue": capped_queue,
+    }
 
 
 # An attempt counts as failed when it ended without a result through no one's choice; a
@@ -294,12 +333,19 @@ def _searched(search: JobSearch) -> QuerySet[Job]:
         "error__icontains": search.error_contains,
     }
     jobs = Job.objects.order_by("-id").filter(**{k: v for k, v in exact.items() if v is not None})
+    if search.error_contains:
+        # Implied by a non-empty text, and the condition of the index of the
+        # jobs that have an error (migration 0004): only those are read.
+        jobs = jobs.exclude(error="")
     if search.payload_key is not None:
         # KeyTransform takes the key as one name (never split on "__" or "."), quoted by
         # the backend, so user text cannot reach the SQL or the JSON path unescaped.
         jobs = jobs.alias(payload_field=KeyTransform(search.payload_key, "payload")).filter(
             payload_field=search.payload_value
         )
+        if connection.vendor == "postgresql" and search.payload_value is not None:
+            # Implied by key = scalar value, and what the GIN index answers (0004).
+            jobs = jobs.filter(payload__contains={search.payload_key: search.payload_value})
     return jobs
 
 
