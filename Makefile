@@ -14,7 +14,7 @@ REQS    := requirements.txt requirements-dev.txt
 
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help venv install redis redis-stop run test lint fmt bench bench-peers chaos chaos-hog clean
+.PHONY: help venv install redis redis-stop run test lint fmt bench bench-peers bench-dashboard chaos chaos-hog clean
 
 help: ## list the targets
 	@echo "Queuey make targets:"
@@ -74,6 +74,14 @@ bench: install redis ## run the benchmark (python -m benchmarks.run); BENCH_WITH
 # interleaved, each run on its own redis-server; BENCH_RUNS, BENCH_QUICK=1, BENCH_PEERS.
 bench-peers: install ## Queuey vs Huey/SAQ/Dramatiq/BullMQ in one run: medians and ratios
 	$(PY) -m benchmarks.peers.run
+
+# The dashboard's pages at BENCH_JOBS rows (default 1,000,000 jobs, ~3 attempts each) in a
+# database of its own (var/bench-dashboard-<jobs>.sqlite3, or queuey_bench_dash on the
+# server DATABASE_URL names); the fill is kept for the next run. BENCH_ARGS=--explain.
+BENCH_JOBS ?= 1000000
+bench-dashboard: install ## dashboard pages' p95 at 1M jobs (DATABASE_URL picks the backend)
+	scripts/ensure_redis.sh install
+	$(PY) -m benchmarks.dashboard --jobs $(BENCH_JOBS) $(BENCH_ARGS)
 
 # The soak: CHAOS_SECONDS (default 600) at 100 jobs/s with random faults, then the
 # oracle's table (also written to var/chaos-report-<database>[-hog].txt). DATABASE_URL
