@@ -1,44 +1,63 @@
 """In-process enqueue rate (jobs.enqueue), in the same run as the API's submit, so the two
-read as a ratio: one job a call (each committed and pushed on its own) and 100 a call."""
+read as a ratio: one job a call (each committed and pushed on its own) and 100 a call.
+
+Measured with the API run's shape: as many callers as the API's closed loop has clients
+(BENCH_API_CONCURRENCY), in as many processes as gunicorn has workers, so the ratio says
+what the HTTP hop costs, not what concurrency buys. One caller alone is reported too.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import time
-from collections.abc import Callable
+import subprocess
+import sys
 
+from benchmarks.api import CONCURRENCY
 from benchmarks.stats import summary
 
 SECONDS = float(os.environ.get("BENCH_ENQUEUE_SECONDS", os.environ.get("BENCH_API_SECONDS", "10")))
-BATCH = 100
+PROCESSES = int(os.environ.get("GUNICORN_WORKERS", "2"))
 
 
-def _jobs_per_s(enqueue_some: Callable[[int], int], seconds: float) -> float:
-    """Call enqueue_some(n) until `seconds` pass; jobs enqueued per second."""
-    done, began = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - began) < seconds:
-        done += enqueue_some(done)
-    return done / elapsed
+def callers(env: dict[str, str], kind: str, processes: int, threads: int) -> float:
+    """Jobs/s of `processes` x `threads` callers enqueueing for SECONDS, started together."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.enqueue_callers", kind, str(threads), str(SECONDS)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready", "an enqueue caller failed to start"
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = [json.loads(p.stdout.readline()) for p in procs]
+    finally:
+        for p in procs:
+            try:
+                p.wait(timeout=SECONDS + 30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return sum(r["jobs"] for r in results) / max(r["seconds"] for r in results)
 
 
-def run_all(runs: int) -> dict[str, object]:
-    from jobs.enqueue import enqueue, enqueue_many
+def run_all(env: dict[str, str], runs: int) -> dict[str, object]:
     from jobs.models import Job
 
-    def one(n: int) -> int:
-        enqueue("demo.noop", {"n": n})
-        return 1
-
-    def many(n: int) -> int:
-        return len(
-            enqueue_many([{"type": "demo.noop", "payload": {"n": n + i}} for i in range(BATCH)])
-        )
-
+    threads = max(1, CONCURRENCY // PROCESSES)
     out: dict[str, object] = {}
-    for name, call in (("one", one), ("many", many)):
-        results = []
-        for _ in range(runs):
-            Job.objects.all().delete()
-            results.append(_jobs_per_s(call, SECONDS))
-        out[f"enqueue_{name}_jobs_per_s"] = summary(results)
+    for kind in ("one", "many"):
+        for label, shape in (("", (PROCESSES, threads)), ("_single", (1, 1))):
+            results = []
+            for _ in range(runs):
+                Job.objects.all().delete()
+                results.append(callers(env, kind, *shape))
+            out[f"enqueue_{kind}{label}_jobs_per_s"] = summary(results)
     return out

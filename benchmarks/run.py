@@ -37,8 +37,10 @@ ROWS = [
     ("POST /v1/jobs/batch (100) req/s", "api_batch_requests_per_s", ""),
     ("POST /v1/jobs/batch jobs/s", "api_batch_jobs_per_s", ">= 15000"),
     ("POST /v1/jobs errors", "api_submit_errors", "0"),
-    ("enqueue() in process, jobs/s", "enqueue_one_jobs_per_s", ""),
-    ("enqueue_many(100) in process, jobs/s", "enqueue_many_jobs_per_s", ""),
+    ("enqueue() in process, API's concurrency, jobs/s", "enqueue_one_jobs_per_s", ""),
+    ("enqueue() in process, one caller, jobs/s", "enqueue_one_single_jobs_per_s", ""),
+    ("enqueue_many(100), API's concurrency, jobs/s", "enqueue_many_jobs_per_s", ""),
+    ("enqueue_many(100), one caller, jobs/s", "enqueue_many_single_jobs_per_s", ""),
 ]
 # In-process enqueue against the API in the same run (issue: >= 3x and >= 2x).
 ENQUEUE_RATIOS = (

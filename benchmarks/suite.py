@@ -94,7 +94,7 @@ def main() -> None:
             from benchmarks import api, enqueue
 
             results.update(api.run_all(env, RUNS))
-            results.update(enqueue.run_all(RUNS))
+            results.update(enqueue.run_all(env, RUNS))
     finally:
         stack.close()
         redis_server.close()
