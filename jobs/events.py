@@ -56,6 +56,44 @@ def _record(level: int, event: str, **fields: Any) -> None:
         log.log(level, event, extra={"event": event, **fields})
 
 
+# --- series at zero -------------------------------------------------------------------
+# A counter's series appears with its first event, and Prometheus's increase() cannot
+# see that first step: an alert on a rare event (one stale refusal, one lease lost)
+# would miss it. Each process creates its series at 0 when it starts.
+_ROLE_COUNTERS = {
+    "api": (
+        metrics.JOBS_ENQUEUED,
+        metrics.JOBS_DEDUPLICATED,
+        metrics.JOBS_CANCELLED,
+        metrics.JOBS_REPLAYED,
+    ),
+    "worker": (
+        metrics.JOBS_STARTED,
+        metrics.JOBS_RETRIED,
+        metrics.JOBS_DEAD_LETTERED,
+        metrics.STALE_REFUSED,
+    ),
+    "watchdog": (metrics.LEASES_EXPIRED, metrics.JOBS_DEAD_LETTERED),
+}
+_OUTCOMES = ("succeeded", "failed", "timeout", "cancelled", "interrupted")
+
+
+def prime(role: str, queues: Iterable[str], types: Iterable[str]) -> None:
+    """Create this role's per-job series at 0 for every queue and job type."""
+    pairs = [(q, t) for q in queues for t in types]
+    for counter in _ROLE_COUNTERS[role]:
+        for queue, type_ in pairs:
+            labeled(counter, queue, type_)
+    if role == "worker":
+        for (queue, type_), outcome in ((p, o) for p in pairs for o in _OUTCOMES):
+            labeled(metrics.JOBS_FINISHED, queue, type_, outcome)
+    if role == "watchdog":
+        for queue in queues:
+            labeled(metrics.JOBS_REDISPATCHED, queue)
+        labeled(metrics.WATCHDOG_PASSES, "ok")
+        labeled(metrics.WATCHDOG_PASSES, "failed")
+
+
 # --- producers ------------------------------------------------------------------------
 def jobs_enqueued(jobs: Iterable[JobRef]) -> None:
     """Accepted and dispatched (or left for the reconciler when Redis was away)."""

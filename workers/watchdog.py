@@ -20,6 +20,7 @@ from django.db import DatabaseError, close_old_connections
 from jobs import conf, events, outbox
 from jobs.broker.client import Broker
 from jobs.broker.connection import warn_unless_noeviction
+from jobs.handlers.registry import registered_types
 from workers import heartbeat_file
 from workers.reconcile import reconcile
 
@@ -41,6 +42,7 @@ class Watchdog:
 
     def run(self) -> int:
         logger.info("queuey.watchdog_started")
+        events.prime("watchdog", conf.QUEUES, registered_types())
         try:
             warn_unless_noeviction(self.broker.redis)
         except redis.RedisError as exc:

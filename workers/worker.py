@@ -33,6 +33,7 @@ from jobs import conf, events
 from jobs.broker.client import STALE, Broker
 from jobs.broker.connection import warn_unless_noeviction
 from jobs.broker.types import ClaimedJob, Outcome
+from jobs.handlers.registry import registered_types
 from jobs.timeutil import wall_ms
 from workers.execution import run_attempt
 from workers.interrupt import HandlerInterrupted, interrupt_thread
@@ -53,6 +54,7 @@ STUCK_AFTER_SECONDS = 10.0
 
 class Worker:
     reporter_class = Reporter
+
     def __init__(
         self,
         *,
@@ -121,6 +123,7 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self) -> int:
+        events.prime("worker", self.queues, registered_types())
         events.worker_started(self.worker_id, concurrency=self.concurrency, queues=self.queues)
         self._check_redis()
         threads = [

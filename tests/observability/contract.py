@@ -7,7 +7,8 @@ from __future__ import annotations
 API, WORKER, WATCHDOG = "api", "worker", "watchdog"
 
 QUEUES = ("high", "default", "low")
-OUTCOMES = ("succeeded", "failed", "timeout", "cancelled")
+# interrupted: an attempt released unfinished at a worker's shutdown (requeued at once).
+OUTCOMES = ("succeeded", "failed", "timeout", "cancelled", "interrupted")
 DEPTH_STATES = ("ready", "scheduled", "leased", "dead")
 
 # name -> (type, labels)

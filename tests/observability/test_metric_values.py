@@ -29,6 +29,19 @@ def running_pid(stack: MetricsStack, job_id: str) -> int:
 
 def test_known_events_are_counted_once(make_metrics_stack):
     stack = make_metrics_stack(QUEUEY_VISIBILITY_TIMEOUT="1.5")
+    # Rare events' series exist at 0 from the start (increase() sees their first step).
+    at_start = {t: stack.scrape(t) for t in ("api", "worker", "watchdog")}
+    for target, name, labels in (
+        (
+            "worker",
+            "queuey_stale_results_refused_total",
+            {"queue": "default", "type": "demo.sleep"},
+        ),
+        ("watchdog", "queuey_leases_expired_total", {"queue": "low", "type": "demo.noop"}),
+        ("api", "queuey_jobs_replayed_total", {"queue": "high", "type": "demo.fail"}),
+    ):
+        assert at_start[target].has(name, **labels), (target, name, labels)
+        assert at_start[target].value(name, **labels) == 0
 
     # 3 flaky attempts: 2 failures that schedule retries, then a success.
     flaky = stack.submit("demo.flaky", {"fail_times": 2}, max_attempts=5)
