@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import psycopg
 from django.db import connection, models
 from django.db.backends.utils import CursorWrapper
 
@@ -167,6 +166,8 @@ def execute_arrays(sql: str, params: list[Any]) -> int:
     binary. Django's client-side binding quotes every array element into SQL text with
     regular expressions, a fifth of a 100-job batch submit, and the server parses it all
     back. Returns the row count."""
+    import psycopg  # here, not at the top: a worker on SQLite never loads it (0.13 s)
+
     connection.close_if_health_check_failed()  # as Django's own cursors do first
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
