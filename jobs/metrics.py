@@ -11,9 +11,12 @@ scrape time by one process (jobs/store_gauges.py), so they are never summed twic
 from __future__ import annotations
 
 import functools
+from typing import TypeVar, cast
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.metrics import MetricWrapperBase
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 # Explicit buckets up to an hour: queue waits and run times span that range.
 SECONDS_BUCKETS = (
@@ -87,10 +90,14 @@ END_TO_END_SECONDS = Histogram(
 )
 
 
-@functools.cache
-def labeled(metric: MetricWrapperBase, *values: str) -> MetricWrapperBase:
+def labeled(metric: M, *values: str) -> M:
     """The metric's child for these label values (in labelnames order), looked up once:
     labels() validates, converts and locks on every call, 6 us paid per job on the
     submit and worker paths. Label values here come from bounded sets (queues, job types,
     outcomes, views, status codes), so the cache stays small."""
+    return cast(M, _child(metric, *values))
+
+
+@functools.cache
+def _child(metric: MetricWrapperBase, *values: str) -> MetricWrapperBase:
     return metric.labels(*values)

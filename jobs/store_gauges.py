@@ -94,12 +94,10 @@ def _read_redis() -> dict:
     heads = broker.oldest_waiting()
     now_ms = broker.now_ms()
     created = broker.created_ms([job_id for job_id in heads.values() if job_id])
+    oldest_ms = {q: created.get(job_id) if job_id else None for q, job_id in heads.items()}
     return {
         "ready": {q: getattr(lengths, q) for q in conf.QUEUES},
-        "oldest_age": {
-            q: max(0, now_ms - created[job_id]) / 1000 if created.get(job_id) else 0.0
-            for q, job_id in heads.items()
-        },
+        "oldest_age": {q: max(0, now_ms - ms) / 1000 if ms else 0.0 for q, ms in oldest_ms.items()},
         "workers": broker.workers(),
         "watchdog_pass_ms": broker.watchdog_last_pass_ms(),
     }

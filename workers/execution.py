@@ -92,8 +92,8 @@ def retry_delay_ms(spec: HandlerSpec | None, attempt: int) -> int:
 
     seconds = backoff_seconds(
         attempt,
-        base=pick(spec and spec.backoff_base, "BACKOFF_BASE"),
-        factor=pick(spec and spec.backoff_factor, "BACKOFF_FACTOR"),
-        cap=pick(spec and spec.backoff_max, "BACKOFF_MAX"),
+        base=pick(spec.backoff_base if spec else None, "BACKOFF_BASE"),
+        factor=pick(spec.backoff_factor if spec else None, "BACKOFF_FACTOR"),
+        cap=pick(spec.backoff_max if spec else None, "BACKOFF_MAX"),
     )
     return int(seconds * 1000)

@@ -65,6 +65,10 @@ class Supervisor:
             env["QUEUEY_WORKER_METRICS_PORT"] = "0"  # the supervisor serves
         return env
 
+    def _spawn(self) -> subprocess.Popen:
+        # Own session: a Ctrl+C on the terminal reaches only us, and we forward it once.
+        return subprocess.Popen(self.child_argv, env=self._child_env(), start_new_session=True)  # noqa: S603  # fixed argv (sys.executable + our own args)  # nosec B603
+
     def _child_exited(self, pid: int) -> None:
         self.children.pop(pid, None)
         if self.metrics_dir:
@@ -109,10 +113,8 @@ class Supervisor:
                     slots[i] = None
                     started[i] = time.monotonic() + delays[i]
                 if time.monotonic() >= started[i]:
-                    env = self._child_env()
-                    # Own session: a Ctrl+C on the terminal reaches only us, and we forward it once.
-                    slots[i] = subprocess.Popen(self.child_argv, env=env, start_new_session=True)  # noqa: S603  # fixed argv (sys.executable + our own args)  # nosec B603
-                    self.children[slots[i].pid] = slots[i]
+                    spawned = self._spawn()
+                    slots[i] = self.children[spawned.pid] = spawned
                     started[i] = time.monotonic()
             self.stop_event.wait(0.2)
         for child in self.children.values():
