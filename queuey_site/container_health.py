@@ -62,7 +62,7 @@ def check_api(*, ready: bool, timeout: float) -> tuple[bool, str]:
         return False, f"unhealthy: {url}: {exc}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="The container health check of every role.")
     parser.add_argument(
         "--role", default=os.environ.get(ROLE_ENV, "api"), help=f"default ${ROLE_ENV}, else api"
@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-age", type=float, default=30.0, help="worker/watchdog: seconds (default 30)"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.role == "api":
         ok, message = check_api(ready=args.ready, timeout=args.timeout)
