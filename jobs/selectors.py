@@ -168,6 +168,7 @@ def job_counts(*, cap: int | None = None) -> dict:
     table = quote(Job._meta.db_table)
     status_col = quote(str(Job._meta.get_field("status").column))
     queue_col = quote(str(Job._meta.get_field("queue").column))
+    id_col = quote(str(Job._meta.get_field("id").column))
     arms: list[str] = []
     params: list[str] = []
     for status in JobStatus.values:
@@ -175,7 +176,10 @@ def job_counts(*, cap: int | None = None) -> dict:
             arms.append(
                 "SELECT CAST(%s AS VARCHAR(16)) AS s, CAST(%s AS VARCHAR(16)) AS q, "  # noqa: S608
                 f"(SELECT COUNT(*) FROM (SELECT 1 AS one FROM {table} "
-                f"WHERE {status_col} = %s AND {queue_col} = %s LIMIT {int(cap) + 1}) "
+                f"WHERE {status_col} = %s AND {queue_col} = %s "
+                # In the index's order: a scan that stops at the limit, never a bitmap of
+                # every match (PostgreSQL's choice when the visibility map lags).
+                f"ORDER BY {id_col} DESC LIMIT {int(cap) + 1}) "
                 f"AS a{len(arms)}) AS n"
             )
             params += [status, queue, status, queue]
@@ -304,7 +308,9 @@ def search_jobs(
     page_rows = matching.filter(id__lt=decode_cursor(cursor)) if cursor else matching
     try:
         rows = list(page_rows.values(*JOB_ROW_FIELDS)[: limit + 1])
-        matched = matching.values("id")[: count_cap + 1].count()
+        # Any count_cap + 1 matches will do: no ORDER BY, so a filter's own index can
+        # answer without sorting every match by id first.
+        matched = matching.order_by().values("id")[: count_cap + 1].count()
     except OperationalError as exc:
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc
     more = len(rows) > limit

@@ -10,29 +10,54 @@ by `python -m benchmarks.dashboard` (its table names the plan each page uses):
 - attempt (finished_at, outcome): attempts finished in a window by outcome (the
   overview's chart, Queues' throughput) read from the index alone.
 - PostgreSQL only: GIN (payload jsonb_path_ops), for the payload key = value filter
-  (jobs.selectors adds the matching `payload @> {key: value}`). SQLite has no such index:
-  there that filter reads the table (benchmarks/dashboard.py shows what it costs).
+  (jobs.selectors adds the matching `payload @> {key: value}`); and, where the pg_trgm
+  extension can be created (it ships with PostgreSQL and is trusted: a database owner may
+  create it), a trigram GIN on UPPER(error) WHERE error <> '', which answers the error
+  text filter (icontains: UPPER(error) LIKE UPPER('%text%')) without reading every job
+  that has an error. Without pg_trgm that filter uses the partial index above. SQLite has
+  neither: there the payload filter reads the table (benchmarks/dashboard.py shows the
+  cost).
 
 The plain CREATE INDEX takes a write lock for its build (seconds per index at a million
 rows); a large PostgreSQL deployment may build them beforehand with CREATE INDEX
 CONCURRENTLY under the same names, which this migration then finds and skips.
 """
 
-from django.db import migrations, models
+import logging
+
+from django.db import migrations, models, transaction
+from django.db.utils import DatabaseError
 
 GIN_NAME = "job_payload_gin"
+TRGM_NAME = "job_error_trgm"
+logger = logging.getLogger("queuey.migrations")
 
 
 def gin_forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        table = schema_editor.quote_name(apps.get_model("jobs", "Job")._meta.db_table)
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {GIN_NAME} ON {table} USING gin (payload jsonb_path_ops)"
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    table = schema_editor.quote_name(apps.get_model("jobs", "Job")._meta.db_table)
+    schema_editor.execute(
+        f"CREATE INDEX IF NOT EXISTS {GIN_NAME} ON {table} USING gin (payload jsonb_path_ops)"
+    )
+    try:
+        with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint
+            schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except DatabaseError as exc:
+        logger.warning(
+            "pg_trgm cannot be created here (%s): the error text filter uses the partial "
+            "index job_error_id instead of a trigram index", exc
         )
+        return
+    schema_editor.execute(
+        f"CREATE INDEX IF NOT EXISTS {TRGM_NAME} ON {table} "
+        "USING gin (UPPER(error) gin_trgm_ops) WHERE NOT (error = '')"
+    )
 
 
 def gin_backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {TRGM_NAME}")
         schema_editor.execute(f"DROP INDEX IF EXISTS {GIN_NAME}")
 
 
