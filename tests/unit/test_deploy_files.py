@@ -50,7 +50,12 @@ RUNTIME_VARS = {
 }
 # Exist for the test suite only: never in a deploy file (DESIGN.md: nothing that exists
 # for tests is reachable in a production configuration).
-TEST_ONLY_VARS = {"QUEUEY_FAULT_HANDLERS", "QUEUEY_CRASH_AT", "QUEUEY_SQLITE_TEST_NAME"}
+TEST_ONLY_VARS = {
+    "QUEUEY_FAULT_HANDLERS",
+    "QUEUEY_CRASH_AT",
+    "QUEUEY_LEDGER_PATH",
+    "QUEUEY_SQLITE_TEST_NAME",
+}
 ECS_PLACEHOLDERS = {"IMAGE", "AWS_REGION", "AWS_ACCOUNT_ID"}
 FARGATE_MAX_STOP_TIMEOUT = 120
 # Fargate's CPU units and the memory (MiB) each allows (the smaller sizes).
@@ -106,6 +111,15 @@ def test_the_scan_of_the_code_finds_the_variables_it_should():
     }
     assert expected <= found, expected - found
     assert not (found & {"PATH", "HOME"})
+
+
+def test_the_readme_documents_every_variable_the_code_reads():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## Settings")
+    settings_section = readme[start : readme.index("\n## ", start + 1)]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", settings_section))
+    missing = sorted(variables_the_code_reads() - documented - {"DJANGO_SETTINGS_MODULE"})
+    assert not missing, f"README.md's Settings section lacks {missing}"
 
 
 def _known(name: str) -> bool:
