@@ -10,7 +10,8 @@ the host check, sessions or the request metrics.
 - /metrics: Prometheus text format, the sum over every process of this gunicorn
   (PROMETHEUS_MULTIPROC_DIR) plus the stores' gauges (jobs/store_gauges.py). Only
   clients in QUEUEY_METRICS_ALLOWED_NETWORKS get it (default: loopback and private
-  networks), so a public listener does not hand out queue names and job types.
+  networks), never through a proxy (a request with X-Forwarded-For, Forwarded or
+  X-Real-IP), so a public listener does not hand out queue names and job types.
 """
 
 from __future__ import annotations
@@ -77,7 +78,15 @@ def _check_redis() -> str:
     return "ok"
 
 
+# Headers a proxy adds. Behind a load balancer every client arrives from its private
+# address, inside the allowed networks: a request that came through one is refused, so
+# /metrics is never served to the internet by way of the public listener.
+_PROXIED = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
+    if any(header in request.META for header in _PROXIED):
+        return _error(403, "forbidden", "metrics are not served through a proxy; scrape directly")
     if not _allowed(request.META.get("REMOTE_ADDR", "")):
         return _error(403, "forbidden", "metrics are served to QUEUEY_METRICS_ALLOWED_NETWORKS")
     return HttpResponse(generate_latest(_Exposition()), content_type=CONTENT_TYPE_LATEST)

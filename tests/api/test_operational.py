@@ -85,9 +85,7 @@ def test_metrics_include_the_stores_gauges(client, db, broker):
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
     samples = _samples(response.content.decode())
-    depth = {
-        labels: v for (name, labels), v in samples.items() if name == "queuey_queue_depth"
-    }
+    depth = {labels: v for (name, labels), v in samples.items() if name == "queuey_queue_depth"}
     assert depth[(("queue", "high"), ("state", "ready"))] == 2
     assert depth[(("queue", "low"), ("state", "ready"))] == 0
     assert depth[(("queue", "default"), ("state", "dead"))] == 0
@@ -118,3 +116,11 @@ def test_allowed_networks_come_from_settings(client, db, settings):
     settings.QUEUEY_METRICS_ALLOWED_NETWORKS = ["203.0.113.0/24"]
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+@pytest.mark.parametrize("header", ["HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"])
+def test_metrics_are_not_served_through_a_proxy(client, db, header):
+    # A load balancer connects from a private address, inside the allowed networks.
+    response = client.get("/metrics", REMOTE_ADDR="10.0.0.5", **{header: "198.51.100.7"})
+    assert response.status_code == 403
+    assert "proxy" in response.json()["error"]["message"]
