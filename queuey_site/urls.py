@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
+    # The site's front page is the dashboard (a newcomer's first request is /).
+    path("", RedirectView.as_view(pattern_name="dashboard:overview", permanent=False)),
     path("v1/", include("jobs.api.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),

@@ -124,3 +124,9 @@ def test_metrics_are_not_served_through_a_proxy(client, db, header):
     response = client.get("/metrics", REMOTE_ADDR="10.0.0.5", **{header: "198.51.100.7"})
     assert response.status_code == 403
     assert "proxy" in response.json()["error"]["message"]
+
+
+def test_the_front_page_leads_to_the_dashboard(db):
+    response = Client().get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
