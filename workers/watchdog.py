@@ -78,9 +78,17 @@ class Watchdog:
         done["outbox_written"] = self.flush_outbox()
         lost_data = not self.broker.has_epoch()
         if lost_data or time.monotonic() >= self._next_reconcile:
-            if lost_data:
-                logger.warning("queuey.redis_data_lost: rebuilding Redis from the database")
             done["redispatched"] = reconcile(self.broker, after_data_loss=lost_data)
+            if lost_data:
+                # No epoch: a first start, or Redis lost its data. Only the second has
+                # jobs to rebuild, so only that is worth a warning.
+                level = logging.WARNING if done["redispatched"] else logging.INFO
+                logger.log(
+                    level,
+                    "queuey.redis_epoch_missing rebuilt=%d: first start, or Redis lost "
+                    "its data and was rebuilt from the database",
+                    done["redispatched"],
+                )
             self.broker.mark_epoch()
             self._next_reconcile = time.monotonic() + conf.get("RECONCILE_INTERVAL")
         self.broker.mark_watchdog_pass()
