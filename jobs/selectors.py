@@ -149,8 +149,9 @@ def broker_available() -> bool:
 
 
 # --- overview and search reads (plain data; the dashboard renders them) -----------------
-# Past this many jobs a state's count in one queue shows as "10,000+" (the overview).
-COUNT_CAP = 10_000
+# Past this many jobs a state's count in one queue shows as "1,000+" (the overview), as
+# the jobs page's count does: 21 counts of up to 1,001 index entries each.
+COUNT_CAP = 1_000
 
 
 def job_counts(*, cap: int | None = None) -> dict:
@@ -308,9 +309,7 @@ def search_jobs(
     page_rows = matching.filter(id__lt=decode_cursor(cursor)) if cursor else matching
     try:
         rows = list(page_rows.values(*JOB_ROW_FIELDS)[: limit + 1])
-        # Any count_cap + 1 matches will do: no ORDER BY, so a filter's own index can
-        # answer without sorting every match by id first.
-        matched = matching.order_by().values("id")[: count_cap + 1].count()
+        matched = _bounded(matching).values("id")[: count_cap + 1].count()
     except OperationalError as exc:
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc
     more = len(rows) > limit
@@ -319,6 +318,15 @@ def search_jobs(
         row["attempt_count"] = max(0, row["attempts"] - row["run_base"])
     next_cursor = encode_cursor(rows[-1]["id"]) if more and rows else None
     return JobRowPage(rows, next_cursor, min(matched, count_cap), matched > count_cap)
+
+
+def _bounded(matching: QuerySet[Job]) -> QuerySet[Job]:
+    """The matches to count up to a cap, any of them. On SQLite without the ORDER BY, so
+    a filter's own index answers without sorting every match by id first (a created-time
+    window at 1M jobs: 21 ms to 0.1 ms); PostgreSQL keeps it, as an ordered index scan
+    there stops at the cap where its unordered choice, a bitmap scan, reads every match
+    (benchmarks/dashboard.py)."""
+    return matching if connection.vendor == "postgresql" else matching.order_by()
 
 
 def _searched(search: JobSearch) -> QuerySet[Job]:
