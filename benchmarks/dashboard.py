@@ -249,8 +249,11 @@ def fill(vendor: str, jobs: int) -> dict:
     attempt_fields = [f for f in Attempt._meta.concrete_fields if not f.primary_key]
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {Attempt._meta.db_table}")  # noqa: S608
-        cursor.execute(f"DELETE FROM {Job._meta.db_table}")  # noqa: S608
+        if vendor == "postgresql":  # no dead rows left behind for the scans to skip
+            cursor.execute(f"TRUNCATE {Attempt._meta.db_table}, {Job._meta.db_table} CASCADE")
+        else:
+            cursor.execute(f"DELETE FROM {Attempt._meta.db_table}")  # noqa: S608
+            cursor.execute(f"DELETE FROM {Job._meta.db_table}")  # noqa: S608
     if vendor == "postgresql":
         _fill_postgres(plan, job_fields, attempt_fields)
     else:

@@ -12,6 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, reverse
 
 from dashboard import urls as dashboard_urls
+from jobs import audit
 from jobs.models import Job
 from tests.browser.conftest import accessibility_report, screenshot
 from tests.support.stack import wait_for
@@ -69,6 +70,11 @@ def test_every_dashboard_page_passes_axe_core(anonymous, page, site, stack):
         what="a dead and a succeeded job",
     )
 
+    # Something for the audit log to show (an action a person took).
+    audit.record(
+        actor=audit.user_actor(site.user), via="dashboard", action="job.retry", count=1, target=dead
+    )
+
     login = anonymous.new_page()
     problems = _check(login, site.dashboard("login/"), "login")
     login.get_by_label("Username").fill("ada")
@@ -85,6 +91,10 @@ def test_every_dashboard_page_passes_axe_core(anonymous, page, site, stack):
         "succeeded job, truncated payload": site.dashboard(f"jobs/{done}/"),
         "dead letters": site.dashboard("dead/"),
         "replay preview": site.dashboard("dead/replay/"),
+        "bulk retry preview": site.dashboard("jobs/bulk/?action=retry&scope=all&status=dead"),
+        "dead group replay preview": site.dashboard(
+            "dead/bulk/?action=replay&scope=all&type=demo.flaky&error_class=RuntimeError"
+        ),
     }
     listed = {url.removeprefix(site.url) for url in pages.values()}
     for name in _argless_pages():
