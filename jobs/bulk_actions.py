@@ -147,7 +147,7 @@ def _matching(target: Target) -> QuerySet[Job]:
     jobs = selectors.jobs_matching(target.search)
     if target.job_ids is not None:
         if not 1 <= len(target.job_ids) <= MAX_SELECTION:
-            raise InvalidInput(f"select from 1 to {MAX_SELECTION} jobs", field="ids")
+            raise InvalidInput(f"select from 1 to {MAX_SELECTION} jobs", field="ids")  # nosec B608  # a message, not SQL
         jobs = jobs.filter(pk__in=target.job_ids)
     if target.error_class:
         jobs = jobs.filter(_of_error_class(target.error_class))

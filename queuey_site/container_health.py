@@ -25,7 +25,7 @@ from collections.abc import Mapping
 
 ROLE_ENV = "QUEUEY_ROLE"
 ROLES = ("api", "worker", "watchdog")
-_ANY_ADDRESS = {"", "0.0.0.0", "::", "[::]", "*"}  # noqa: S104 - parsed, never bound
+_ANY_ADDRESS = {"", "0.0.0.0", "::", "[::]", "*"}  # noqa: S104  # nosec B104  # parsed, never bound
 
 
 def api_url(path: str, environ: Mapping[str, str] | None = None) -> str:
@@ -53,7 +53,7 @@ def check_api(*, ready: bool, timeout: float) -> tuple[bool, str]:
     except ValueError as exc:
         return False, f"unhealthy: {exc}"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  # nosec B310  # loopback
             return True, f"healthy: {path} answered {response.status}"
     except urllib.error.HTTPError as exc:  # /readyz: 503 names the store that is down
         body = exc.read(300).decode("utf-8", "replace")
