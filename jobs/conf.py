@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-QUEUES = ("high", "default", "low")  # strict priority order
+from jobs.queues import QUEUES  # noqa: F401  (the queues' home; importable without Django)
 
 
 def get(name: str) -> Any:

@@ -19,20 +19,18 @@ logger = logging.getLogger("queuey.metrics")
 
 def start_metrics_server(setting: str) -> None:
     """This process's registry on the port settings.QUEUEY_<setting> names (0: none)."""
+    from django.conf import settings
+
     port = _port(setting)
     if port:
-        _serve(port, REGISTRY)
+        _serve(port, getattr(settings, "QUEUEY_METRICS_ADDR", "127.0.0.1"), REGISTRY)
 
 
-def serve_multiprocess(setting: str, directory: str) -> bool:
-    """The sum of every process writing to `directory`; False when no port is set."""
-    port = _port(setting)
-    if not port:
-        return False
+def serve_multiprocess(port: int, addr: str, directory: str) -> None:
+    """The sum of every process writing to `directory` (needs no Django: the supervisor)."""
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
-    _serve(port, registry)
-    return True
+    _serve(port, addr, registry)
 
 
 def _port(setting: str) -> int:
@@ -41,10 +39,7 @@ def _port(setting: str) -> int:
     return int(getattr(settings, f"QUEUEY_{setting}", 0) or 0)
 
 
-def _serve(port: int, registry: CollectorRegistry) -> None:
-    from django.conf import settings
-
-    addr = getattr(settings, "QUEUEY_METRICS_ADDR", "127.0.0.1")
+def _serve(port: int, addr: str, registry: CollectorRegistry) -> None:
     try:
         start_http_server(port, addr=addr, registry=registry)
         logger.info("queuey.metrics_listening port=%d", port)

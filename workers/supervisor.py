@@ -28,8 +28,16 @@ MAX_RESTART_DELAY = 30.0
 
 
 class Supervisor:
-    def __init__(self, *, processes: int, argv: list[str]) -> None:
+    def __init__(
+        self,
+        *,
+        processes: int,
+        argv: list[str],
+        metrics_port: int = 0,
+        metrics_addr: str = "127.0.0.1",
+    ) -> None:
         self.processes = processes
+        self.metrics_port, self.metrics_addr = metrics_port, metrics_addr
         self.child_argv = self._child_argv(argv)
         self.children: dict[int, subprocess.Popen] = {}
         self.stop_event = threading.Event()
@@ -52,11 +60,11 @@ class Supervisor:
         """One metrics port for every child: they write their series to a directory of
         ours (prometheus_client's multiprocess mode) and we serve the sum, so a child
         that dies or is replaced keeps its counts in it."""
+        if not self.metrics_port:
+            return
         directory = tempfile.mkdtemp(prefix="queuey-worker-metrics-")
-        if serve_multiprocess("WORKER_METRICS_PORT", directory):
-            self.metrics_dir = directory
-        else:
-            os.rmdir(directory)
+        self.metrics_dir = directory
+        serve_multiprocess(self.metrics_port, self.metrics_addr, directory)
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -44,9 +44,17 @@ class Command(BaseCommand):
         if concurrency is not None and not 1 <= concurrency <= 1024:
             raise CommandError("--concurrency must be from 1 to 1024")
         if options["processes"] > 1:
+            from django.conf import settings
+
             from workers.supervisor import Supervisor
 
-            sys.exit(Supervisor(processes=options["processes"], argv=sys.argv).run())
+            supervisor = Supervisor(
+                processes=options["processes"],
+                argv=sys.argv,
+                metrics_port=settings.QUEUEY_WORKER_METRICS_PORT,
+                metrics_addr=settings.QUEUEY_METRICS_ADDR,
+            )
+            sys.exit(supervisor.run())
         from django.conf import settings
         from django.utils.module_loading import import_string
 

@@ -1,0 +1,3 @@
+"""The queues, highest priority first: importable without Django (workers/supervise.py)."""
+
+QUEUES = ("high", "default", "low")  # strict priority order
