@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 from django.db import OperationalError, connection
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Func, Max, Q, QuerySet, Value, When
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import StrIndex, Substr, TruncMinute
 from django.utils import timezone
@@ -218,6 +218,16 @@ FAILED_OUTCOMES = (
 )
 
 
+def _finish_minute() -> Func:
+    """The minute an attempt finished, to group by. On SQLite the first 16 characters of
+    the stored value ("YYYY-MM-DD HH:MM": Django stores aware datetimes there as UTC
+    text): TruncMinute calls a Python function per row there, 33 ms for one hour's 4,000
+    attempts in the dashboard benchmark."""
+    if connection.vendor == "sqlite":
+        return Substr("finished_at", 1, 16)
+    return TruncMinute("finished_at")
+
+
 def outcomes_per_minute(*, minutes: int = 60, now: datetime | None = None) -> dict:
     """Finished attempts per minute over the last `minutes` (the current minute last),
     from the attempt rows: succeeded, and failed (FAILED_OUTCOMES). Grouped in the
@@ -227,7 +237,7 @@ def outcomes_per_minute(*, minutes: int = 60, now: datetime | None = None) -> di
     rows = (
         Attempt.objects.filter(finished_at__gte=start, finished_at__lt=end)
         .filter(outcome__in=[AttemptOutcome.SUCCEEDED, *FAILED_OUTCOMES])
-        .annotate(minute=TruncMinute("finished_at"))
+        .annotate(minute=_finish_minute())
         .order_by()
         .values_list("minute", "outcome")
         .annotate(n=Count("id"))
@@ -238,6 +248,8 @@ def outcomes_per_minute(*, minutes: int = 60, now: datetime | None = None) -> di
     except OperationalError as exc:
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc
     for minute, outcome, n in found:
+        if isinstance(minute, str):  # SQLite's "YYYY-MM-DD HH:MM" (_finish_minute)
+            minute = datetime.fromisoformat(minute).replace(tzinfo=UTC)
         index = int((minute - start).total_seconds() // 60)
         if 0 <= index < minutes:
             series = succeeded if outcome == AttemptOutcome.SUCCEEDED else failed
