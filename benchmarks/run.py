@@ -24,6 +24,12 @@ ROWS = [
     ("200/s created->started p99 ms", "lat200_started_p99_ms", "<= 2"),
     ("200/s created->finished p99 ms", "lat200_finished_p99_ms", "<= 5"),
     ("200/s achieved rate", "lat200_achieved_rate", ""),
+    ("200/s hop commit: p50 / p99 ms", "hops200_commit", "hop"),
+    ("200/s hop enqueue: p50 / p99 ms", "hops200_enqueue", "hop"),
+    ("200/s hop wake: p50 / p99 ms", "hops200_wake", "hop"),
+    ("200/s hop claim: p50 / p99 ms", "hops200_claim", "hop"),
+    ("200/s hop hand-off: p50 / p99 ms", "hops200_hand_off", "hop"),
+    ("200/s hop total: p50 / p99 ms", "hops200_total", "hop"),
     ("1000/s created->started p99 ms", "lat1000_started_p99_ms", ""),
     ("1000/s created->finished p99 ms", "lat1000_finished_p99_ms", "<= 20"),
     ("1000/s achieved rate", "lat1000_achieved_rate", ""),
@@ -57,6 +63,11 @@ def fmt(value) -> str:
     return "-" if value is None else str(value)
 
 
+def _hop_cell(result: dict, key: str) -> str:
+    p50, p99 = result.get(f"{key}_p50_ms"), result.get(f"{key}_p99_ms")
+    return "-" if p50 is None or p99 is None else f"{p50:.2f} / {p99:.2f}"
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     results = {}
@@ -82,7 +93,11 @@ def main() -> int:
     print()
     print(f"{'figure':38} {'target':>9}  " + "  ".join(f"{db:>26}" for db in dbs))
     for label, key, target in ROWS:
-        cells = "  ".join(f"{fmt(results[db].get(key)):>26}" for db in dbs)
+        if target == "hop":  # one probe run: p50 / p99 of the hop (benchmarks/hops.py)
+            target = ""
+            cells = "  ".join(f"{_hop_cell(results[db], key):>26}" for db in dbs)
+        else:
+            cells = "  ".join(f"{fmt(results[db].get(key)):>26}" for db in dbs)
         print(f"{label:38} {target:>9}  {cells}")
     for db in dbs:
         r = results[db]

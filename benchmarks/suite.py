@@ -29,8 +29,8 @@ class BenchStack:
         self.workers: subprocess.Popen | None = None
         self.watchdog = manage(["runwatchdog"], env)
 
-    def start_workers(self) -> subprocess.Popen:
-        self.workers = manage(["runworker", "--processes", "2"], self.env)
+    def start_workers(self, **env: str) -> subprocess.Popen:
+        self.workers = manage(["runworker", "--processes", "2"], {**self.env, **env})
         return self.workers
 
     def stop_workers(self) -> None:
@@ -88,6 +88,8 @@ def main() -> None:
                 for key in runs[0]:
                     results[f"{name}_{key}"] = summary([r[key] for r in runs])
             stack.stop_workers()
+            for key, value in workload.hop_breakdown(stack, 200, STEADY_SECONDS).items():
+                results[f"hops200_{key}"] = value
         if "idle" in SCENARIOS:
             results["idle"] = workload.idle_cpu(stack)
         if "api" in SCENARIOS and os.environ.get("BENCH_API", "1") == "1":

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 from django.db import connections
 
@@ -85,7 +89,7 @@ def warm_up(processes: int, timeout: float = 60.0) -> dict:
     return {"warm_up_s": time.monotonic() - began, "workers": sorted(ids)}
 
 
-def steady_rate(rate: int, seconds: float, producers: int) -> dict:
+def steady_rate(rate: int, seconds: float, producers: int, submit=None) -> dict:
     """Submit demo.noop at `rate` jobs/s for `seconds` from `producers` processes (one
     Python process cannot submit 1,000/s on its own); latencies come from Queuey's own
     timestamps: created (submit), started (handler start), finished (handler end)."""
@@ -97,7 +101,8 @@ def steady_rate(rate: int, seconds: float, producers: int) -> dict:
     context = multiprocessing.get_context("fork")
     procs = [
         context.Process(
-            target=_produce, args=(t0 + k * interval / producers, interval, per_producer)
+            target=_produce,
+            args=(t0 + k * interval / producers, interval, per_producer, submit),
         )
         for k in range(producers)
     ]
@@ -119,12 +124,13 @@ def steady_rate(rate: int, seconds: float, producers: int) -> dict:
     }
 
 
-def _produce(first_due: float, interval: float, count: int) -> None:
+def _produce(first_due: float, interval: float, count: int, submit=None) -> None:
+    submit = submit or submit_job
     for i in range(count):
         delay = first_due + i * interval - time.time()
         if delay > 0:
             time.sleep(delay)
-        submit_job(JobRequest(type="demo.noop", payload={}))
+        submit(JobRequest(type="demo.noop", payload={}))
     connections.close_all()
 
 
@@ -138,3 +144,23 @@ def idle_cpu(stack, seconds: float = 10.0) -> dict:
     share = max((cpu_seconds(p) - before[p]) / seconds * 100 for p in pids)
     stack.stop_workers()
     return {"idle_worker_cpu_percent": share}
+
+
+def hop_breakdown(stack, rate: int, seconds: float) -> dict:
+    """A steady run with the hop probe on (benchmarks/hops.py), apart from the latency
+    runs so that their figures carry no probe: where the start latency goes."""
+    from benchmarks import hops
+
+    directory = Path(tempfile.mkdtemp(prefix="queuey-hops-"))
+    os.environ[hops.DIR_ENV] = str(directory)  # the producer, forked from here
+    try:
+        stack.start_workers(
+            DJANGO_SETTINGS_MODULE="benchmarks.settings", **{hops.DIR_ENV: str(directory)}
+        )
+        warm_up(processes=2)
+        steady_rate(rate, seconds, 1, submit=hops.submit)
+        stack.stop_workers()
+        return hops.summarize(directory)
+    finally:
+        del os.environ[hops.DIR_ENV]
+        shutil.rmtree(directory, ignore_errors=True)
