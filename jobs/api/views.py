@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jobs import audit, selectors, services
@@ -32,7 +33,7 @@ def _job_url(job_id: str) -> str:
     return _job_url_template().replace(_ANY_ID, job_id)
 
 
-def _audit(request, action: str, count: int, target: str) -> None:
+def _audit(request: Request, action: str, count: int, target: str) -> None:
     """An admin action over /v1 in the audit log, under the key's name."""
     audit.record(
         actor=audit.key_actor(request.auth), via="api", action=action, count=count, target=target
@@ -50,7 +51,7 @@ class JobsView(ApiView):
         description="201 with a new job's id; 200 with the first job's id on a dedupe hit; "
         "409 when the dedupe_key belongs to a job with another type or payload.",
     )
-    def post(self, request) -> HttpResponse:
+    def post(self, request: Request) -> HttpResponse:
         data = s.plain_job(request.data) or validated(s.JobSubmitIn, request.data).validated_data
         result = services.submit_job(s.job_request(data))
         return json_response(
@@ -65,7 +66,7 @@ class JobsView(ApiView):
         parameters=[s.JobListQuery],
         responses=responses({200: s.JobListOut}, 400),
     )
-    def get(self, request) -> Response:
+    def get(self, request: Request) -> Response:
         query = validated(s.JobListQuery, query_params(request))
         page = selectors.list_jobs(**query.validated_data)
         return Response(s.JobListOut(page).data)
@@ -84,7 +85,7 @@ class JobBatchView(ApiView):
         "rules, dedupe conflict) fails alone with its own status and error. Stored in one "
         "transaction and sent to Redis in one round trip.",
     )
-    def post(self, request) -> HttpResponse:
+    def post(self, request: Request) -> HttpResponse:
         jobs = validated(s.JobBatchIn, request.data).validated_data["jobs"]
         results = services.submit_batch([s.job_request(job) for job in jobs])
         # Built directly in s.JobBatchOut's shape: its serializer doubled the reply's cost.
@@ -112,7 +113,7 @@ class JobDetailView(ApiView):
         parameters=[JOB_ID],
         responses=responses({200: s.JobOut}, 404),
     )
-    def get(self, request, job_id: str) -> Response:
+    def get(self, request: Request, job_id: str) -> Response:
         return Response(s.JobOut(selectors.get_job(job_id=job_id)).data)
 
 
@@ -126,7 +127,7 @@ class JobCancelView(ApiView):
         request=None,
         responses=responses({200: s.JobOut}, 403, 404, 409, 413),
     )
-    def post(self, request, job_id: str) -> Response:
+    def post(self, request: Request, job_id: str) -> Response:
         job = services.cancel_job(job_id=job_id)
         _audit(request, "job.cancel", 1, job_id)
         return Response(s.JobOut(job).data)
@@ -144,7 +145,7 @@ class JobRetryView(ApiView):
         description="Queue a dead, retrying or scheduled job now (a dead job gets a fresh "
         "attempt budget).",
     )
-    def post(self, request, job_id: str) -> Response:
+    def post(self, request: Request, job_id: str) -> Response:
         job = services.retry_job(job_id=job_id)
         _audit(request, "job.retry", 1, job_id)
         return Response(s.JobOut(job).data)
@@ -156,7 +157,7 @@ class QueueMetricsView(ApiView):
     @extend_schema(
         operation_id="queue_metrics", tags=["queues"], responses=responses({200: s.QueueMetricsOut})
     )
-    def get(self, request) -> Response:
+    def get(self, request: Request) -> Response:
         return Response(s.QueueMetricsOut(selectors.queue_stats()).data)
 
 
@@ -170,7 +171,7 @@ class ReplayDlqView(ApiView):
         request=None,
         responses=responses({200: s.ReplayOut}, 400, 403, 413),
     )
-    def post(self, request) -> HttpResponse:
+    def post(self, request: Request) -> HttpResponse:
         query = validated(s.ReplayQuery, query_params(request))
         replayed = services.replay_dlq(limit=query.validated_data["limit"])
         _audit(request, "dlq.replay", replayed, "the DLQ, oldest first")
@@ -183,6 +184,6 @@ class WorkersView(ApiView):
     @extend_schema(
         operation_id="list_workers", tags=["queues"], responses=responses({200: s.WorkersOut})
     )
-    def get(self, request) -> Response:
+    def get(self, request: Request) -> Response:
         workers = [s.worker_from_heartbeat(info) for info in selectors.list_workers()]
         return Response(s.WorkersOut({"workers": workers}).data)
