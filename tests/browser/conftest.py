@@ -219,24 +219,29 @@ def screenshot(page, name: str, *, full_page: bool = True) -> dict:
 BLOCKING_IMPACTS = {"serious", "critical"}
 
 
-def axe_violations(page) -> list[dict]:
-    """axe-core's serious and critical violations on the page as it is now."""
+def axe_violations(page, rules: list[str] | None = None) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now (all rules, or
+    only `rules`)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
+    options: dict = {"resultTypes": ["violations"]}
+    if rules:
+        options["runOnly"] = {"type": "rule", "values": rules}
     result = page.evaluate(
-        """async () => {
-          const r = await axe.run(document, {resultTypes: ['violations']});
+        """async (options) => {
+          const r = await axe.run(document, options);
           return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' +
               (n.failureSummary || '').replace(/\\s+/g, ' ').slice(0, 300))}));
-        }"""
+        }""",
+        options,
     )
     return [v for v in result if v["impact"] in BLOCKING_IMPACTS]
 
 
-def accessibility_report(page, label: str) -> str:
+def accessibility_report(page, label: str, rules: list[str] | None = None) -> str:
     """'' when axe-core finds nothing serious or critical, else what it found."""
-    found = axe_violations(page)
+    found = axe_violations(page, rules)
     lines = [f"axe-core on {label} ({page.url}):"]
     for v in found:
         lines.append(f"  [{v['impact']}] {v['id']}: {v['help']}")
