@@ -26,6 +26,7 @@ outcome (the 600 s soak found one job with two `succeeded` attempts). So:
 from __future__ import annotations
 
 import logging
+from collections.abc import Set as AbstractSet
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -66,7 +67,7 @@ def reconcile(broker: Broker, *, after_data_loss: bool = False) -> int:
 
 
 def redispatch(
-    broker: Broker, ids: list[str], statuses: set[str], *, after_data_loss: bool = False
+    broker: Broker, ids: list[str], statuses: AbstractSet[str], *, after_data_loss: bool = False
 ) -> int:
     """Take the jobs back from whoever held them and dispatch them again; returns how
     many were dispatched (0 when another reconciler is at it: it is retried next pass)."""
