@@ -395,7 +395,7 @@ def _attempt_row(attempt: Attempt) -> dict:
     # Worker ids are host:pid:random (workers/worker.py); anything else is shown whole.
     parts = attempt.worker_id.rsplit(":", 2)
     host, pid = (parts[0], parts[1]) if len(parts) == 3 else (attempt.worker_id, "")
-    ended = attempt.started_at and attempt.finished_at
+    started, finished = attempt.started_at, attempt.finished_at
     return {
         "number": attempt.number,
         "worker_id": attempt.worker_id,
@@ -407,7 +407,7 @@ def _attempt_row(attempt: Attempt) -> dict:
         "started_at": attempt.started_at,
         "finished_at": attempt.finished_at,
         "duration_seconds": (
-            (attempt.finished_at - attempt.started_at).total_seconds() if ended else None
+            (finished - started).total_seconds() if started and finished else None
         ),
     }
 
