@@ -170,10 +170,11 @@ def _insert_batch(prepared, results, now) -> list[PreparedJob]:
     for i, p in prepared.items():
         hit = live.get(p.dedupe_hash) if p.dedupe_hash else None
         first = owner.get(p.dedupe_hash) if p.dedupe_hash else None
-        if hit or first:
-            fingerprint = hit.fingerprint if hit else first.fingerprint
-            job_id = str(hit.job_id if hit else first.job.id)
-            results[i] = _dedupe_result(p, fingerprint, job_id)
+        if hit is not None:
+            results[i] = _dedupe_result(p, hit.fingerprint, str(hit.job_id))
+            continue
+        if first is not None:
+            results[i] = _dedupe_result(p, first.fingerprint, str(first.job.id))
             continue
         if p.dedupe_hash:
             owner[p.dedupe_hash] = p
@@ -184,12 +185,12 @@ def _insert_batch(prepared, results, now) -> list[PreparedJob]:
     DedupeKey.objects.bulk_create(
         [
             DedupeKey(
-                key_hash=p.dedupe_hash,
+                key_hash=key_hash,
                 job_id=p.job.id,
                 fingerprint=p.fingerprint,
                 expires_at=now + window,
             )
-            for p in owner.values()
+            for key_hash, p in owner.items()
         ]
     )
     return new
