@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import overload
 
 
-def from_ms(ms: int | float | None) -> datetime | None:
+@overload
+def from_ms(ms: float) -> datetime: ...
+@overload
+def from_ms(ms: None) -> None: ...
+def from_ms(ms: float | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 

@@ -11,16 +11,18 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import redis
 
 from jobs import conf
 from jobs.broker.client import Broker
+from jobs.broker.types import Outcome
 from jobs.handlers.registry import get_handler
 from workers import heartbeat_file
 from workers.execution import failure
 from workers.interrupt import interrupt_thread
-from workers.running import RunningSet
+from workers.running import RunningJob, RunningSet
 
 logger = logging.getLogger("queuey.worker")
 
@@ -35,7 +37,7 @@ class LeaseKeeper:
         running: RunningSet,
         worker_id: str,
         visibility_ms: int,
-        report_timeout,
+        report_timeout: Callable[[RunningJob, Outcome], None],
         info: dict,
     ) -> None:
         self.broker = broker

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Set as AbstractSet
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -122,7 +123,7 @@ def redispatch(
     return len(created)
 
 
-def _is_due(job: Job, now) -> bool:
+def _is_due(job: Job, now: datetime) -> bool:
     return job.scheduled_at is not None and job.scheduled_at <= now
 
 

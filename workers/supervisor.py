@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from types import FrameType
 
 from prometheus_client import multiprocess
 
@@ -82,7 +83,7 @@ class Supervisor:
         if self.metrics_dir:
             multiprocess.mark_process_dead(pid, path=self.metrics_dir)
 
-    def _on_signal(self, signum, frame) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals_received += 1
         self.stop_event.set()
         for child in self.children.values():

@@ -25,6 +25,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from types import FrameType
 
 import redis
 from django.db import close_old_connections
@@ -111,7 +113,7 @@ class Worker:
         self.forced.set()
 
     def install_signal_handlers(self) -> None:
-        def on_signal(signum, frame):
+        def on_signal(signum: int, frame: FrameType | None) -> None:
             if self.stopping.is_set():
                 logger.warning("queuey.worker_force_stop signal=%d", signum)
                 self.request_force_stop()
@@ -157,7 +159,7 @@ class Worker:
         except redis.RedisError as exc:
             logger.warning("queuey.redis_unreachable_at_start error=%s", exc)
 
-    def _side_task(self, loop, stop: threading.Event) -> None:
+    def _side_task(self, loop: Callable[[threading.Event], None], stop: threading.Event) -> None:
         try:
             loop(stop)
         except Exception:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ DEV_PASSWORD = "queuey-dev"  # noqa: S105  # DEBUG-only dev login, printed on pu
 class Command(BaseCommand):
     help = "Set-up for a local stack: the API key QUEUEY_DEV_API_KEY and an admin user."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         from jobs.apikeys import ensure_dev_key
 
         raw = conf.get("DEV_API_KEY")

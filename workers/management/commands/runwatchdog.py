@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
     help = "Run the Queuey watchdog (several may run at once)."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         from workers.metrics_server import start_metrics_server
         from workers.watchdog import Watchdog
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs import conf
 
@@ -15,7 +16,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
     help = "Run Queuey workers: claim jobs from Redis by priority and run their handlers."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--processes",
             type=int,
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         queues = [q.strip() for q in options["queues"].split(",") if q.strip()]
         unknown = sorted(set(queues) - set(conf.QUEUES))
         if unknown or not queues:
