@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 import redis
@@ -158,7 +158,9 @@ def submit_batch(
     return [r or BatchItemResult(error=InvalidInput("not processed")) for r in results]
 
 
-def _insert_batch(prepared, results, now) -> list[PreparedJob]:
+def _insert_batch(
+    prepared: dict[int, PreparedJob], results: list[BatchItemResult | None], now: datetime
+) -> list[PreparedJob]:
     hashes = {p.dedupe_hash for p in prepared.values() if p.dedupe_hash}
     live = {
         d.key_hash: d for d in DedupeKey.objects.filter(key_hash__in=hashes, expires_at__gt=now)
@@ -200,7 +202,9 @@ def _insert_jobs(prepared: list[PreparedJob]) -> None:
     insert_rows(Job, JOB_COLUMNS, [p.row for p in prepared])
 
 
-def _insert_one_by_one(prepared, results) -> list[PreparedJob]:
+def _insert_one_by_one(
+    prepared: dict[int, PreparedJob], results: list[BatchItemResult | None]
+) -> list[PreparedJob]:
     new = []
     for i, p in prepared.items():
         with transaction.atomic():
