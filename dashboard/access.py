@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
@@ -21,7 +23,7 @@ OPERATORS_GROUP = "operators"
 View = Callable[..., HttpResponse]
 
 
-def is_operator(user) -> bool:
+def is_operator(user: User | AnonymousUser) -> bool:
     if not (user.is_active and user.is_staff):
         return False
     return user.is_superuser or user.groups.filter(name=OPERATORS_GROUP).exists()
@@ -31,7 +33,7 @@ def staff_required(view: View) -> View:
     """Anonymous: to the login page. Logged in but not staff: a 403 page."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return _as_staff(view, request, *args, **kwargs)
         except (StoreUnavailable, OperationalError):
@@ -42,7 +44,7 @@ def staff_required(view: View) -> View:
     return wrapper
 
 
-def _as_staff(view: View, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+def _as_staff(view: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
@@ -57,7 +59,7 @@ def operator_required(view: View) -> View:
 
     @staff_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.is_operator:  # type: ignore[attr-defined]
             return error_page(request, 403, "Only operators can act on jobs; you can view them.")
         return view(request, *args, **kwargs)
@@ -70,7 +72,7 @@ def superuser_required(view: View) -> View:
 
     @staff_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_superuser:
             return error_page(request, 403, "Only superusers manage API keys.")
         return view(request, *args, **kwargs)

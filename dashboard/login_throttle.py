@@ -9,6 +9,7 @@ throttled: failing open keeps staff able to log in during the outage they must h
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.cache import cache
@@ -59,7 +60,7 @@ class ThrottledLoginForm(AdminAuthenticationForm):
     """The admin's staff-only login form, refusing while a username or address is
     throttled and counting every refusal (wrong password, inactive, not staff)."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request)
         if is_throttled(username, address):

@@ -9,11 +9,13 @@ import getpass
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import OperationalError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from jobs.errors import InvalidInput, StoreUnavailable
-from jobs.models import AuditEntry, AuditVia
+from jobs.models import ApiKey, AuditEntry, AuditVia
 
 MAX_PAGE = 200
 TARGET_CHARS = 255
@@ -38,11 +40,11 @@ class Actor:
     user_id: int | None = None
 
 
-def user_actor(user) -> Actor:
+def user_actor(user: AbstractBaseUser | AnonymousUser) -> Actor:
     return Actor(name=user.get_username(), user_id=user.pk)
 
 
-def key_actor(key) -> Actor:
+def key_actor(key: ApiKey) -> Actor:
     return Actor(name=f"key:{key.name}")
 
 
@@ -106,7 +108,7 @@ def list_entries(*, search: AuditSearch, cursor: str | None = None, limit: int =
     return AuditPage(found, _encode(found[-1].id) if more and found else None)
 
 
-def _searched(search: AuditSearch):
+def _searched(search: AuditSearch) -> QuerySet[AuditEntry]:
     if search.via is not None and search.via not in AuditVia.values:
         raise InvalidInput(f"unknown via; valid: {', '.join(AuditVia.values)}", field="via")
     exact = {

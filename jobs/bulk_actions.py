@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import redis
@@ -129,7 +129,7 @@ def run(
     return Done(changed=changed, skipped=seen - changed)
 
 
-def _chunks(eligible: QuerySet[Job], limit: int, size: int):
+def _chunks(eligible: QuerySet[Job], limit: int, size: int) -> Iterator[list[str]]:
     """Ids in keyset chunks by id, newest first: a chunk acted on may leave the eligible
     set (or not, for a refused job), so the cursor, not the set, moves on."""
     last: uuid.UUID | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -50,7 +51,7 @@ def percent(rate: float | None) -> str:
 
 
 @register.filter
-def get_item(mapping: dict, key: str):
+def get_item(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
 
 

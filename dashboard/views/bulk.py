@@ -63,7 +63,7 @@ WAITING = Page(
 )
 
 
-def _view(page: Page):
+def _view(page: Page) -> Callable[[HttpRequest], HttpResponse]:
     @require_http_methods(["GET", "POST"])
     @operator_required
     def view(request: HttpRequest) -> HttpResponse:
@@ -87,7 +87,9 @@ def _action_of(page: Page, params: QueryDict) -> str:
     return action
 
 
-def _preview(request, page: Page, action: str, target: Target, params) -> HttpResponse:
+def _preview(
+    request: HttpRequest, page: Page, action: str, target: Target, params: QueryDict
+) -> HttpResponse:
     found = bulk_actions.preview(action=action, target=target)
     context = {
         "page": page,
@@ -102,7 +104,9 @@ def _preview(request, page: Page, action: str, target: Target, params) -> HttpRe
     return render(request, "dashboard/bulk_preview.html", context)
 
 
-def _run(request, page: Page, action: str, target: Target, expected: int) -> HttpResponse:
+def _run(
+    request: HttpRequest, page: Page, action: str, target: Target, expected: int
+) -> HttpResponse:
     try:
         done = bulk_actions.run(
             action=action,

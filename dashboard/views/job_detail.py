@@ -34,7 +34,9 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     return render_detail(request, job)
 
 
-def render_detail(request: HttpRequest, job: Job, notice: tuple[str, str] | None = None):
+def render_detail(
+    request: HttpRequest, job: Job, notice: tuple[str, str] | None = None
+) -> HttpResponse:
     show_all = request.GET.get("full") == "1"
     context = {
         "job": job,
