@@ -52,8 +52,10 @@ def test_json_logs_name_every_job_and_leak_nothing(stack, api_log):
     ids = [a.json()["job_id"] for a in answers]
     assert ids[0] == ids[1]  # the second submit was deduplicated
     wait_for(
-        lambda: set(Job.objects.filter(pk__in=ids).values_list("status", flat=True))
-        == {"succeeded", "dead"},
+        lambda: (
+            set(Job.objects.filter(pk__in=ids).values_list("status", flat=True))
+            == {"succeeded", "dead"}
+        ),
         timeout=30,
         what="the reverse to succeed and the failing job to die",
     )
