@@ -10,6 +10,7 @@ caller's cache lifetime.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -28,7 +29,10 @@ MAX_BACKOFF_SECONDS = 5.0
 
 _lock = threading.Lock()
 _listener_pid: int | None = None
-_pause = threading.Event()  # never set: waits that are not sleeps
+_listener: threading.Thread | None = None
+# Set at interpreter exit: a daemon thread frozen inside the connection pool's lock made
+# the process hang in Redis.__del__ at exit (seen at the end of a test run).
+_stop = threading.Event()
 
 
 def _channel() -> str:
@@ -50,19 +54,29 @@ def listen(on_revoked: Callable[[], None]) -> None:
     with _lock:
         if _listener_pid == os.getpid():
             return
-        threading.Thread(
+        _stop.clear()
+        thread = threading.Thread(
             target=_listen_forever, args=(on_revoked,), name="key-revocations", daemon=True
-        ).start()
-        _listener_pid = os.getpid()
+        )
+        thread.start()
+        _listener_pid, _listener = os.getpid(), thread
+
+
+@atexit.register
+def _stop_listening() -> None:
+    """Let the listener leave the pool before the interpreter finalizes."""
+    _stop.set()
+    if _listener is not None and _listener_pid == os.getpid():
+        _listener.join(timeout=LISTEN_POLL_SECONDS + 1)
 
 
 def _listen_forever(on_revoked: Callable[[], None]) -> None:
     failures = 0
-    while True:
+    while not _stop.is_set():
         pubsub = get_redis().pubsub()
         try:
             pubsub.subscribe(_channel())
-            while True:
+            while not _stop.is_set():
                 message = pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
                 if message is None or message["type"] not in ("subscribe", "message"):
                     continue
@@ -81,10 +95,10 @@ def _listen_forever(on_revoked: Callable[[], None]) -> None:
                 delay,
                 conf.get("API_KEY_CACHE_SECONDS"),
             )
-            _pause.wait(delay)
+            _stop.wait(delay)
         except Exception:
             # Never let the thread die: without it revocations wait for the cache to expire.
             logger.exception("queuey.key_revocations_listener_failed")
-            _pause.wait(MAX_BACKOFF_SECONDS)
+            _stop.wait(MAX_BACKOFF_SECONDS)
         finally:
             pubsub.close()
