@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import OperationalError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from jobs.errors import InvalidInput, StoreUnavailable
+from jobs.errors import InvalidInput
 from jobs.models import ApiKey, AuditEntry, AuditVia
+from jobs.paging import keyset_page
 
 MAX_PAGE = 200
 TARGET_CHARS = 255
@@ -96,16 +96,10 @@ def list_entries(*, search: AuditSearch, cursor: str | None = None, limit: int =
     id seen, opaque to the caller."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be from 1 to {MAX_PAGE}", field="limit")
-    entries = _searched(search)
-    if cursor:
-        entries = entries.filter(id__lt=_decode(cursor))
-    try:
-        found = list(entries[: limit + 1])
-    except OperationalError as exc:
-        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
-    more = len(found) > limit
-    found = found[:limit]
-    return AuditPage(found, _encode(found[-1].id) if more and found else None)
+    found, last = keyset_page(
+        _searched(search), below=_decode(cursor) if cursor else None, limit=limit
+    )
+    return AuditPage(found, _encode(last) if last is not None else None)
 
 
 def _searched(search: AuditSearch) -> QuerySet[AuditEntry]:

@@ -19,6 +19,7 @@ from jobs.broker.client import Broker
 from jobs.errors import InvalidInput, JobNotFound, StoreUnavailable
 from jobs.ids import parse_job_id
 from jobs.models import ApiKey, Attempt, Job
+from jobs.paging import keyset_page
 from jobs.states import AttemptOutcome, JobStatus
 
 MAX_PAGE = 200
@@ -83,15 +84,8 @@ def list_jobs(
         jobs = jobs.filter(type=type)
     if dedupe_key is not None:
         jobs = jobs.filter(dedupe_key=dedupe_key)
-    if cursor:
-        jobs = jobs.filter(id__lt=decode_cursor(cursor))
-    try:
-        page = list(jobs[: limit + 1])
-    except OperationalError as exc:
-        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
-    more = len(page) > limit
-    page = page[:limit]
-    return JobPage(page, encode_cursor(page[-1].id) if more and page else None)
+    page, last = keyset_page(jobs, below=decode_cursor(cursor) if cursor else None, limit=limit)
+    return JobPage(page, encode_cursor(last) if last is not None else None)
 
 
 def encode_cursor(job_id: uuid.UUID) -> str:
