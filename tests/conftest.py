@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pytest
@@ -60,3 +61,23 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report
+
+
+# At interpreter exit, redis-py's Redis.__del__ takes its pool's lock; a daemon thread a
+# test left running (an in-process worker's lease keeper, a listener) can be frozen by
+# the interpreter's shutdown while holding it, and the run then hangs after its summary
+# (seen twice in make test, once in three runs). Everything worth doing is done once
+# pytest has unconfigured, so the process ends there, with pytest's own exit status.
+_exit_status = 0
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status)
