@@ -143,3 +143,13 @@ def _payload_match(values: dict) -> tuple[str | None, object]:
     if isinstance(value, str) and not value.isprintable():
         raise InvalidInput("must be printable text", field="payload_value")
     return key, value
+
+
+def query_without_cursor(params: QueryDict) -> str:
+    """The filter as a query string (empty fields and the cursor dropped), for the
+    next-page and first-page links of a keyset-paged list."""
+    kept = params.copy()
+    kept.pop("cursor", None)
+    for name in [k for k, v in kept.items() if not v]:
+        kept.pop(name)
+    return kept.urlencode()

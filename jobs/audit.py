@@ -48,6 +48,18 @@ def key_actor(key: ApiKey) -> Actor:
     return Actor(name=f"key:{key.name}")
 
 
+def record_command(action: str, target: str, count: int, params: dict) -> None:
+    """An action a management command took (createapikey, revokeapikey)."""
+    record(
+        actor=command_actor(),
+        via="command",
+        action=action,
+        count=count,
+        target=target,
+        params=params,
+    )
+
+
 def command_actor() -> Actor:
     """A management command's actor: the operating-system user who ran it."""
     try:

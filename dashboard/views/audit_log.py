@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.access import staff_required
-from dashboard.filters import moment_value, text_value
+from dashboard.filters import moment_value, query_without_cursor, text_value
 from dashboard.responses import error_page, render_page
 from jobs import audit
 from jobs.errors import InvalidInput
@@ -30,7 +30,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "filters": {name: request.GET.get(name, "") for name in FIELDS},
         "actions": audit.ACTIONS,
         "vias": AuditVia.values,
-        "filter_query": _query_without_cursor(request),
+        "filter_query": query_without_cursor(request.GET),
     }
     return render_page(request, "dashboard/audit_log.html", "dashboard/_audit_table.html", context)
 
@@ -47,11 +47,3 @@ def _search(request: HttpRequest) -> audit.AuditSearch:
         since=since,
         until=until,
     )
-
-
-def _query_without_cursor(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("cursor", None)
-    for name in [k for k, v in params.items() if not v]:
-        params.pop(name)
-    return params.urlencode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.access import staff_required
-from dashboard.filters import FILTER_FIELDS, cursor_of, job_search
+from dashboard.filters import FILTER_FIELDS, cursor_of, job_search, query_without_cursor
 from dashboard.responses import error_page, render_page
 from jobs import conf, selectors
 from jobs.errors import InvalidInput
@@ -29,16 +29,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "filters": {name: request.GET.get(name, "") for name in FILTER_FIELDS},
         "statuses": JobStatus.values,
         "queues": conf.QUEUES,
-        "filter_query": _query_without_cursor(request),
+        "filter_query": query_without_cursor(request.GET),
         "redis_down": not selectors.broker_available(),
     }
     return render_page(request, "dashboard/jobs.html", "dashboard/_jobs_table.html", context)
-
-
-def _query_without_cursor(request: HttpRequest) -> str:
-    """The filter as a query string, for the next-page and first-page links."""
-    params = request.GET.copy()
-    params.pop("cursor", None)
-    for name in [k for k, v in params.items() if not v]:
-        params.pop(name)
-    return params.urlencode()

@@ -22,16 +22,5 @@ class Command(BaseCommand):
             _, raw = create_api_key(name=options["name"], scope=options["scope"])
         except InvalidInput as exc:
             raise CommandError(exc.message) from exc
-        _audit("key.create", options["name"], 1, {"scope": options["scope"]})
+        audit.record_command("key.create", options["name"], 1, {"scope": options["scope"]})
         self.stdout.write(raw)
-
-
-def _audit(action: str, name: str, count: int, params: dict) -> None:
-    audit.record(
-        actor=audit.command_actor(),
-        via="command",
-        action=action,
-        count=count,
-        target=name,
-        params=params,
-    )

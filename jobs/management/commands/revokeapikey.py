@@ -18,16 +18,5 @@ class Command(BaseCommand):
         count = revoke_api_key(name=options["name"])
         if not count:
             raise CommandError(f"no live API key named {options['name']!r}")
-        _audit("key.revoke", options["name"], count, {})
+        audit.record_command("key.revoke", options["name"], count, {})
         self.stdout.write(f"revoked {count} key(s)")
-
-
-def _audit(action: str, name: str, count: int, params: dict) -> None:
-    audit.record(
-        actor=audit.command_actor(),
-        via="command",
-        action=action,
-        count=count,
-        target=name,
-        params=params,
-    )
