@@ -28,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from jobs.broker.client import Broker
 from jobs.broker.connection import get_redis
 from jobs.store_gauges import StoreGauges
 
@@ -73,9 +74,11 @@ def _check_database() -> str:
 def _check_redis() -> str:
     try:
         get_redis().ping()
+        # Jobs this process would dispatch where no worker looks: not ready.
+        problem = Broker().layout_problem()
     except redis.RedisError as exc:
         return f"unreachable: {type(exc).__name__}"
-    return "ok"
+    return f"wrong partition count: {problem}" if problem else "ok"
 
 
 # Headers a proxy adds. Behind a load balancer every client arrives from its private

@@ -141,11 +141,18 @@ _db["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One server (redis://, rediss://, unix://) or a Redis Cluster (redis+cluster://host:port,
+# any one node). django-redis speaks to one server only: with a cluster, the cache (the
+# sessions' fast path and the API key cache) goes to QUEUEY_CACHE_REDIS_URL, and without
+# one to each process's memory (sessions stay in the database either way).
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+_cache_url = env.str(
+    "QUEUEY_CACHE_REDIS_URL", default="" if "+cluster://" in REDIS_URL else REDIS_URL
+)
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": _cache_url,
         "KEY_PREFIX": env.str("QUEUEY_KEY_PREFIX", default="queuey") + ":cache",
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -156,6 +163,8 @@ CACHES = {
         },
     }
 }
+if not _cache_url:
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
@@ -244,6 +253,12 @@ QUEUEY_TOMBSTONE_SECONDS = env.float("QUEUEY_TOMBSTONE_SECONDS", default=60.0)
 QUEUEY_OUTBOX_GRACE = env.float("QUEUEY_OUTBOX_GRACE", default=10.0)
 QUEUEY_HEARTBEAT_INTERVAL = env.float("QUEUEY_HEARTBEAT_INTERVAL", default=5.0)
 QUEUEY_WORKER_CONCURRENCY = env.int("QUEUEY_WORKER_CONCURRENCY", default=16)
+# Partitions of the Redis keyspace, each under its own cluster hash tag (docs/SCALING.md).
+# 1 keeps every key under {main}. Changing it is refused while Redis holds jobs laid out
+# in another count.
+QUEUEY_PARTITIONS = env.int("QUEUEY_PARTITIONS", default=1)
+if not 1 <= QUEUEY_PARTITIONS <= 256:
+    raise environ.ImproperlyConfigured("QUEUEY_PARTITIONS must be between 1 and 256")
 QUEUEY_DEV_API_KEY = env.str("QUEUEY_DEV_API_KEY", default="dev" if DEBUG else "")
 QUEUEY_WATCHDOG_METRICS_PORT = env.int("QUEUEY_WATCHDOG_METRICS_PORT", default=9101)
 QUEUEY_WORKER_METRICS_PORT = env.int("QUEUEY_WORKER_METRICS_PORT", default=0)

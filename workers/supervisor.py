@@ -2,7 +2,9 @@
 
 A child that exits with EXIT_RECYCLE (stuck handler threads) or crashes is replaced;
 one that keeps dying right after start is restarted with a growing delay, so a poison
-job that kills its worker cannot turn into a tight crash loop.
+job that kills its worker cannot turn into a tight crash loop. A child that exits with
+EXIT_CONFIG (its configuration does not fit, e.g. the partition count) is not: no
+restart can fix that, so the supervisor stops the rest and exits with it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from workers.metrics_server import serve_multiprocess
 
 logger = logging.getLogger("queuey.supervisor")
 
+# sysexits' EX_CONFIG: jobs/broker/layout.py exits with it (no Django imported here).
+EXIT_CONFIG = 78
+
 MAX_RESTART_DELAY = 30.0
 
 
@@ -42,6 +47,7 @@ class Supervisor:
         self.child_argv = self._child_argv(argv)
         self.children: dict[int, subprocess.Popen] = {}
         self.stop_event = threading.Event()
+        self.exit_code = 0
         self.signals_received = 0
         self.metrics_dir = ""
 
@@ -109,6 +115,11 @@ class Supervisor:
                 child = slots[i]
                 if child is not None and child.poll() is None:
                     continue
+                if child is not None and child.returncode == EXIT_CONFIG:
+                    logger.error("queuey.worker_misconfigured pid=%d: stopping", child.pid)
+                    self._on_signal(signal.SIGTERM, None)
+                    self.exit_code = EXIT_CONFIG
+                    break
                 if child is not None:
                     quick = time.monotonic() - started[i] < 5
                     delays[i] = min(MAX_RESTART_DELAY, max(1.0, delays[i] * 2)) if quick else 0.0
@@ -129,4 +140,4 @@ class Supervisor:
         for child in self.children.values():
             with contextlib.suppress(KeyboardInterrupt):
                 child.wait()
-        return 0
+        return self.exit_code

@@ -20,6 +20,7 @@ from django.db import DatabaseError, close_old_connections
 from jobs import conf, events, outbox
 from jobs.broker.client import Broker
 from jobs.broker.connection import warn_unless_noeviction
+from jobs.broker.layout import EXIT_WRONG_LAYOUT, layout_fits
 from jobs.handlers.registry import registered_types
 from workers import heartbeat_file
 from workers.reconcile import reconcile
@@ -41,6 +42,8 @@ class Watchdog:
         signal.signal(signal.SIGINT, lambda *_: self.request_stop())
 
     def run(self) -> int:
+        if not layout_fits(self.broker):
+            return EXIT_WRONG_LAYOUT
         logger.info("queuey.watchdog_started")
         events.prime("watchdog", conf.QUEUES, registered_types())
         try:

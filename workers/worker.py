@@ -34,6 +34,7 @@ from django.db import close_old_connections
 from jobs import conf, events
 from jobs.broker.client import STALE, Broker
 from jobs.broker.connection import warn_unless_noeviction
+from jobs.broker.layout import EXIT_WRONG_LAYOUT, layout_fits
 from jobs.broker.types import ClaimedJob, Outcome
 from jobs.handlers.registry import registered_types
 from jobs.timeutil import wall_ms
@@ -125,6 +126,8 @@ class Worker:
         signal.signal(signal.SIGINT, on_signal)
 
     def run(self) -> int:
+        if not layout_fits(self.broker):
+            return EXIT_WRONG_LAYOUT
         events.prime("worker", self.queues, registered_types())
         events.worker_started(self.worker_id, concurrency=self.concurrency, queues=self.queues)
         self._check_redis()

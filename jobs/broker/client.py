@@ -1,21 +1,30 @@
-"""The broker: every Redis operation Queuey performs, each atomic change one Lua script."""
+"""The broker: every Redis operation Queuey performs, each atomic change one Lua script.
+
+The keyspace is split into partitions (jobs/broker/keys.py); a job lives in the one its
+id picks, and every script runs inside one partition. Methods about given jobs route
+each to its partition; methods about "any job" (claim, promote, requeue, the outbox)
+visit every partition.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import redis
 from redis.commands.core import Script
 from redis.typing import EncodableT
 
 from jobs import conf
-from jobs.broker.connection import get_redis
-from jobs.broker.keys import Keys
+from jobs.broker.connection import RedisClient, get_redis
+from jobs.broker.keys import Keys, partition_of, partition_tags
 from jobs.broker.scripts import source
 from jobs.broker.types import ClaimedJob, Dispatch, Finished, Outcome
+from jobs.broker.wakeup import ListWaiters
 
 logger = logging.getLogger("queuey.broker")
 
@@ -36,10 +45,49 @@ class QueueLengths:
     outbox: int
 
 
+class PartitionLayoutMismatch(RuntimeError):
+    """Redis holds jobs laid out in another partition count than this process's."""
+
+
+T = TypeVar("T")
+
+
 class Broker:
-    def __init__(self, client: redis.Redis | None = None, prefix: str | None = None) -> None:
+    def __init__(
+        self,
+        client: RedisClient | None = None,
+        prefix: str | None = None,
+        partitions: int | None = None,
+    ) -> None:
         self.redis = client or get_redis()
-        self.keys = Keys(prefix or conf.get("KEY_PREFIX"))
+        self.prefix = prefix or conf.get("KEY_PREFIX")
+        self.partition_count = partitions or conf.get("PARTITIONS")
+        self.partitions = [Keys(self.prefix, tag) for tag in partition_tags(self.partition_count)]
+        # Keys not about one job; with one partition these are that partition's.
+        self.global_keys = Keys(self.prefix)
+        # Partition 0: with one partition, every key (tests of the one-partition layout
+        # read keys through it).
+        self.keys = self.partitions[0]
+        self._claim_start = 0
+        self._waiters: ListWaiters | None = None
+
+    def keys_for(self, job_id: str) -> Keys:
+        """The keys of the partition the job lives in."""
+        return self.partitions[partition_of(job_id, self.partition_count)]
+
+    def _grouped(self, items: Sequence[T], id_of: Callable[[T], str]) -> dict[int, list[int]]:
+        """Per partition, the indexes of the items whose job lives there (in order)."""
+        groups: dict[int, list[int]] = defaultdict(list)
+        for index, item in enumerate(items):
+            groups[partition_of(id_of(item), self.partition_count)].append(index)
+        return groups
+
+    def _rotation(self) -> list[Keys]:
+        """Every partition, starting one further at each call, so no partition is
+        always served last."""
+        start = self._claim_start
+        self._claim_start = (start + 1) % self.partition_count
+        return self.partitions[start:] + self.partitions[:start]
 
     def _run(self, name: str, keys: list[str], args: list[EncodableT]) -> Any:
         """The script's reply: an int, a str or a (nested) list of them, per script header."""
@@ -57,7 +105,12 @@ class Broker:
         """Create the jobs Redis does not hold yet; returns the ids it created."""
         if not jobs:
             return []
-        k = self.keys
+        created: list[str] = []
+        for part, indexes in self._grouped(jobs, lambda j: j.id).items():
+            created += self._enqueue_in(self.partitions[part], [jobs[i] for i in indexes])
+        return created
+
+    def _enqueue_in(self, k: Keys, jobs: list[Dispatch]) -> list[str]:
         args: list[EncodableT] = []
         for j in jobs:
             args += [
@@ -83,7 +136,19 @@ class Broker:
     def claim(
         self, *, max_jobs: int, worker_id: str, queues: list[str], visibility_ms: int
     ) -> list[ClaimedJob]:
-        k = self.keys
+        """Up to max_jobs jobs, leased. Strict priority holds within a partition; across
+        partitions, a higher-priority job waits at most until this worker's next claim
+        (each claim starts one partition further)."""
+        claimed: list[ClaimedJob] = []
+        for k in self._rotation():
+            claimed += self._claim_in(k, max_jobs - len(claimed), worker_id, queues, visibility_ms)
+            if len(claimed) >= max_jobs:
+                break
+        return claimed
+
+    def _claim_in(
+        self, k: Keys, max_jobs: int, worker_id: str, queues: list[str], visibility_ms: int
+    ) -> list[ClaimedJob]:
         raw = self._run(
             "claim",
             [k.job_prefix, k.queue_prefix, k.leases, k.token_seq],
@@ -109,23 +174,40 @@ class Broker:
         ]
 
     def wait_for_work(self, timeout: float) -> bool:
-        """Block until a job is enqueued (a wake-up token) or the timeout passes."""
-        return self.redis.blpop([self.keys.notify], timeout=max(timeout, 0.01)) is not None
+        """Block until a job is enqueued in any partition (a wake-up token) or the
+        timeout passes."""
+        timeout = max(timeout, 0.01)
+        lists = [k.notify for k in self.partitions]
+        if isinstance(self.redis, redis.RedisCluster) and len(lists) > 1:
+            if self._waiters is None:
+                self._waiters = ListWaiters(self.redis, lists)
+            return self._waiters.wait(timeout)
+        return self.redis.blpop(lists, timeout=timeout) is not None
 
     def renew(self, leases: list[tuple[str, str]], visibility_ms: int) -> list[int]:
         """Extend the given (id, token) leases; returns the indexes of the lost ones."""
-        if not leases:
-            return []
-        k = self.keys
-        args: list[EncodableT] = [visibility_ms]
-        for job_id, token in leases:
-            args += [job_id, token]
-        return [int(p) - 1 for p in self._run("renew", [k.job_prefix, k.leases], args)]
+        lost: list[int] = []
+        for part, indexes in self._grouped(leases, lambda lease: lease[0]).items():
+            k = self.partitions[part]
+            args: list[EncodableT] = [visibility_ms]
+            for i in indexes:
+                args += list(leases[i])
+            lost += [
+                indexes[int(p) - 1] for p in self._run("renew", [k.job_prefix, k.leases], args)
+            ]
+        return sorted(lost)
 
     def finish(self, outcomes: list[Outcome]) -> list[Finished]:
-        if not outcomes:
-            return []
-        k = self.keys
+        finished: list[Finished | None] = [None] * len(outcomes)
+        for part, indexes in self._grouped(outcomes, lambda o: o.id).items():
+            group = [outcomes[i] for i in indexes]
+            for i, result in zip(
+                indexes, self._finish_in(self.partitions[part], group), strict=True
+            ):
+                finished[i] = result
+        return cast(list[Finished], finished)
+
+    def _finish_in(self, k: Keys, outcomes: list[Outcome]) -> list[Finished]:
         args: list[EncodableT] = []
         for o in outcomes:
             args += [
@@ -149,27 +231,34 @@ class Broker:
     # --- watchdog transitions -----------------------------------------------------
     def requeue_expired(self, max_jobs: int = 500) -> list[str]:
         """Requeue (or dead-letter) expired leases; returns their outbox entries."""
-        k = self.keys
-        return list(
-            self._run(
+        entries: list[str] = []
+        for k in self.partitions:
+            entries += self._run(
                 "requeue_expired",
                 [k.job_prefix, k.queue_prefix, k.leases, k.dlq, k.outbox, k.notify],
                 [max_jobs],
             )
-        )
+        return entries
 
     def promote_due(self, max_jobs: int = 500) -> tuple[list[str], int]:
         """Move due scheduled jobs to their queues: (their outbox entries, ms until the
         next is due or -1)."""
-        k = self.keys
-        _moved, wait, *entries = self._run(
-            "promote", [k.job_prefix, k.queue_prefix, k.scheduled, k.notify, k.outbox], [max_jobs]
-        )
-        return entries, int(wait)
+        entries: list[str] = []
+        waits: list[int] = []
+        for k in self.partitions:
+            _moved, wait, *moved = self._run(
+                "promote",
+                [k.job_prefix, k.queue_prefix, k.scheduled, k.notify, k.outbox],
+                [max_jobs],
+            )
+            entries += moved
+            if int(wait) >= 0:
+                waits.append(int(wait))
+        return entries, min(waits, default=-1)
 
     # --- admin transitions ----------------------------------------------------------
     def cancel(self, job_id: str) -> tuple[str, str]:
-        k = self.keys
+        k = self.keys_for(job_id)
         code, value = self._run(
             "cancel",
             [k.job_prefix, k.queue_prefix, k.scheduled, k.leases, k.dlq, k.outbox],
@@ -178,21 +267,30 @@ class Broker:
         return code, value
 
     def replay_dlq(self, limit: int) -> list[str]:
-        return self._move(["dlq", limit])
+        entries: list[str] = []
+        for k in self.partitions:
+            if len(entries) >= limit:
+                break
+            entries += self._move(k, ["dlq", limit - len(entries)])
+        return entries
 
     def move_to_queue(self, job_ids: list[str]) -> list[str]:
-        return self._move(["ids", *job_ids]) if job_ids else []
+        entries: list[str] = []
+        for part, indexes in self._grouped(job_ids, str).items():
+            entries += self._move(self.partitions[part], ["ids", *(job_ids[i] for i in indexes)])
+        return entries
 
     def delete_jobs(self, job_ids: list[str]) -> list[str]:
         """Remove the jobs (a tombstone each); returns the running ones it refused."""
-        if not job_ids:
-            return []
-        k = self.keys
         ttl_ms = int(conf.get("TOMBSTONE_SECONDS") * 1000)
-        return list(self._run("delete", [k.job_prefix, k.scheduled, k.dlq], [ttl_ms, *job_ids]))
+        refused: list[str] = []
+        for part, indexes in self._grouped(job_ids, str).items():
+            k = self.partitions[part]
+            ids = [job_ids[i] for i in indexes]
+            refused += self._run("delete", [k.job_prefix, k.scheduled, k.dlq], [ttl_ms, *ids])
+        return refused
 
-    def _move(self, args: list[EncodableT]) -> list[str]:
-        k = self.keys
+    def _move(self, k: Keys, args: list[EncodableT]) -> list[str]:
         return list(
             self._run(
                 "move_to_queue",
@@ -204,43 +302,86 @@ class Broker:
     # --- outbox ---------------------------------------------------------------------
     def outbox_older_than(self, age_ms: int, limit: int = 500) -> list[str]:
         now_ms = self.now_ms()
-        # The client decodes every reply (decode_responses=True): members are str.
-        members = self.redis.zrangebyscore(
-            self.keys.outbox, "-inf", now_ms - age_ms, start=0, num=limit
-        )
-        return list(cast(list[str], members))
+        members: list[str] = []
+        for k in self.partitions:
+            if len(members) >= limit:
+                break
+            # The client decodes every reply (decode_responses=True): members are str.
+            found = self.redis.zrangebyscore(
+                k.outbox, "-inf", now_ms - age_ms, start=0, num=limit - len(members)
+            )
+            members += cast(list[str], found)
+        return members
 
     def settle(self, settled: list[tuple[str, str, str]]) -> int:
         """Drop (entry, job id, version to forget at or "") once the database holds them."""
-        if not settled:
-            return 0
-        k = self.keys
-        args: list[EncodableT] = [int(conf.get("TOMBSTONE_SECONDS") * 1000)]
-        for entry, job_id, forget_at in settled:
-            args += [entry, job_id, forget_at]
-        return int(self._run("settle", [k.job_prefix, k.outbox], args))
+        ttl_ms = int(conf.get("TOMBSTONE_SECONDS") * 1000)
+        dropped = 0
+        for part, indexes in self._grouped(settled, lambda s: s[1]).items():
+            k = self.partitions[part]
+            args: list[EncodableT] = [ttl_ms]
+            for i in indexes:
+                args += list(settled[i])
+            dropped += int(self._run("settle", [k.job_prefix, k.outbox], args))
+        return dropped
 
     # --- reconciliation ---------------------------------------------------------------
     def missing_jobs(self, job_ids: list[str]) -> list[str]:
         """The ids of which Redis holds no job at all."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.exists(self.keys.job(job_id))
+            pipe.exists(self.keys_for(job_id).job(job_id))
         return [j for j, found in zip(job_ids, pipe.execute(), strict=True) if not found]
 
     def has_epoch(self) -> bool:
-        return bool(self.redis.exists(self.keys.epoch))
+        """Whether every partition still holds the watchdog's epoch mark (one that lost
+        its data, alone on a cluster master that was flushed, has none)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for k in self.partitions:
+            pipe.exists(k.epoch)
+        return all(pipe.execute())
 
     def mark_epoch(self) -> None:
-        self.redis.set(self.keys.epoch, "1")
+        pipe = self.redis.pipeline(transaction=False)
+        for k in self.partitions:
+            pipe.set(k.epoch, "1")
+        pipe.execute()
 
     def mark_watchdog_pass(self) -> None:
         """When a watchdog last completed a pass (wall ms), for the silent-watchdog alert."""
-        self.redis.set(self.keys.watchdog_pass, self.now_ms())
+        self.redis.set(self.global_keys.watchdog_pass, self.now_ms())
 
     def watchdog_last_pass_ms(self) -> int | None:
-        value = self.redis.get(self.keys.watchdog_pass)
+        value = self.redis.get(self.global_keys.watchdog_pass)
         return int(value) if value else None
+
+    # --- layout -------------------------------------------------------------------------
+    def check_layout(self) -> None:
+        """Record this process's partition count in Redis, or refuse to go on when Redis
+        holds jobs laid out in another count: no worker would ever see them. A change is
+        taken once the old layout is drained. Raises PartitionLayoutMismatch."""
+        problem = self.layout_problem()
+        if problem:
+            raise PartitionLayoutMismatch(problem)
+        self.redis.set(self.global_keys.partition_count, self.partition_count)
+
+    def layout_problem(self) -> str | None:
+        """Why this process's partition count does not fit the jobs in Redis, or None.
+        A different count is fine once nothing waits, runs, is dead or is unwritten in
+        the old layout."""
+        held = int(cast(str | None, self.redis.get(self.global_keys.partition_count)) or 0)
+        if held in (0, self.partition_count):
+            return None
+        old = vars(Broker(self.redis, self.prefix, held).lengths())
+        left = ", ".join(f"{n} {where}" for where, n in old.items() if n)
+        if not left:
+            return None
+        return (
+            f"QUEUEY_PARTITIONS={self.partition_count}, but this Redis holds jobs laid "
+            f"out in {held} partition(s) ({left}). Start with QUEUEY_PARTITIONS={held}, "
+            "or stop the API, let the workers drain the queues (replay or delete the "
+            "dead jobs), then change it."
+        )
 
     # --- reads ------------------------------------------------------------------------
     def now_ms(self) -> int:
@@ -248,36 +389,45 @@ class Broker:
         return seconds * 1000 + micros // 1000
 
     def lengths(self) -> QueueLengths:
-        k = self.keys
         pipe = self.redis.pipeline(transaction=False)
-        for name in conf.QUEUES:
-            pipe.llen(k.queue(name))
-        for key in (k.scheduled, k.leases, k.dlq, k.outbox):
-            pipe.zcard(key)
-        high, default, low, scheduled, running, dlq, outbox = pipe.execute()
-        return QueueLengths(high, default, low, scheduled, running, dlq, outbox)
+        for k in self.partitions:
+            for name in conf.QUEUES:
+                pipe.llen(k.queue(name))
+            for key in (k.scheduled, k.leases, k.dlq, k.outbox):
+                pipe.zcard(key)
+        counts = pipe.execute()
+        width = len(conf.QUEUES) + 4
+        totals = [sum(counts[i::width]) for i in range(width)]
+        return QueueLengths(*totals)
 
     def oldest_waiting(self) -> dict[str, str | None]:
-        """Per queue, the id at the head (the oldest waiting job), if any."""
+        """Per queue, the id at the head (the oldest waiting job), if any. Across
+        partitions the oldest head is the smallest id (UUIDv7 ids sort by creation)."""
         pipe = self.redis.pipeline(transaction=False)
-        for name in conf.QUEUES:
-            pipe.lindex(self.keys.queue(name), 0)
-        return dict(zip(conf.QUEUES, pipe.execute(), strict=True))
+        for k in self.partitions:
+            for name in conf.QUEUES:
+                pipe.lindex(k.queue(name), 0)
+        heads = pipe.execute()
+        width = len(conf.QUEUES)
+        return {
+            name: min((h for h in heads[i::width] if h), default=None)
+            for i, name in enumerate(conf.QUEUES)
+        }
 
     def created_ms(self, job_ids: list[str]) -> dict[str, int]:
         """When each job was created (Redis ms), for those Redis holds."""
         pipe = self.redis.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.hget(self.keys.job(job_id), "created")
+            pipe.hget(self.keys_for(job_id).job(job_id), "created")
         found = zip(job_ids, pipe.execute(), strict=True)
         return {job_id: int(ms) for job_id, ms in found if ms}
 
     def job_state(self, job_id: str) -> dict[str, str]:
-        return cast(dict[str, str], self.redis.hgetall(self.keys.job(job_id)))
+        return cast(dict[str, str], self.redis.hgetall(self.keys_for(job_id).job(job_id)))
 
     def where_is(self, job_id: str) -> list[str]:
         """Every place Redis holds the job: queue names, scheduled, leases, dlq."""
-        k = self.keys
+        k = self.keys_for(job_id)
         pipe = self.redis.pipeline(transaction=False)
         for name in conf.QUEUES:
             pipe.lpos(k.queue(name), job_id)
@@ -293,7 +443,7 @@ class Broker:
     ) -> int:
         """Count `count` more requests in a fixed window; returns the new total. One round
         trip."""
-        key = self.keys.rate_window(scope, ident, window)
+        key = self.global_keys.rate_window(scope, ident, window)
         pipe = self.redis.pipeline(transaction=False)
         pipe.incrby(key, count)
         pipe.expire(key, period + 1, nx=True)
@@ -301,7 +451,7 @@ class Broker:
 
     # --- workers ----------------------------------------------------------------------
     def heartbeat(self, worker_id: str, info: dict, ttl_ms: int) -> int:
-        k = self.keys
+        k = self.global_keys
         return int(
             self._run(
                 "heartbeat", [k.workers, k.worker(worker_id)], [worker_id, json.dumps(info), ttl_ms]
@@ -310,17 +460,18 @@ class Broker:
 
     def forget_worker(self, worker_id: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zrem(self.keys.workers, worker_id)
-        pipe.delete(self.keys.worker(worker_id))
+        pipe.zrem(self.global_keys.workers, worker_id)
+        pipe.delete(self.global_keys.worker(worker_id))
         pipe.execute()
 
     def workers(self) -> list[dict]:
         ids = cast(
-            list[tuple[str, float]], self.redis.zrange(self.keys.workers, 0, -1, withscores=True)
+            list[tuple[str, float]],
+            self.redis.zrange(self.global_keys.workers, 0, -1, withscores=True),
         )
         if not ids:
             return []
-        infos = self.redis.mget([self.keys.worker(w) for w, _ in ids])
+        infos = self.redis.mget([self.global_keys.worker(w) for w, _ in ids])
         out = []
         for (worker_id, beat_ms), info in zip(ids, infos, strict=True):
             if info:

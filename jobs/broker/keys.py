@@ -1,21 +1,33 @@
 """Redis key names: the one place that builds them.
 
-Every key shares the hash tag `{main}`, so all of them live in one Redis Cluster slot and
-the Lua scripts may touch any of them.
+A Lua script may only touch keys of one Redis Cluster slot, so keys are grouped by hash
+tag. With one partition (QUEUEY_PARTITIONS=1, the default) every key shares the tag
+`{main}`. With P > 1, each partition's job hashes, queues, schedule, leases, dead
+letters, outbox, wake-up list, fencing counter and epoch share a tag of their own, so a
+cluster spreads partitions over its masters; keys that are not about one job (the
+worker registry, rate windows, locks, the watchdog's pass, the partition count) stay
+under `{main}`.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from functools import cache
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+MAIN_TAG = "main"
 
 
 @dataclass(frozen=True)
 class Keys:
     prefix: str
+    tag: str = MAIN_TAG
 
     @property
     def base(self) -> str:
-        return f"{self.prefix}:{{main}}"
+        return f"{self.prefix}:{{{self.tag}}}"
 
     @property
     def job_prefix(self) -> str:
@@ -57,8 +69,15 @@ class Keys:
 
     @property
     def epoch(self) -> str:
-        """Sentinel set by the watchdog; its absence means Redis lost its data."""
+        """Sentinel set by the watchdog; its absence means Redis lost this partition's
+        data."""
         return f"{self.base}:epoch"
+
+    # --- global keys (only meaningful under the main tag) ---------------------------
+    @property
+    def partition_count(self) -> str:
+        """How many partitions the jobs in this Redis are laid out in."""
+        return f"{self.base}:partitions"
 
     @property
     def watchdog_pass(self) -> str:
@@ -81,3 +100,32 @@ class Keys:
     def key_revocations(self) -> str:
         """Pub/sub channel: an API key was revoked, drop cached keys."""
         return f"{self.base}:key_revocations"
+
+
+@cache
+def partition_tags(count: int) -> tuple[str, ...]:
+    """One hash tag per partition, chosen so partition i's slot lies in the i-th of
+    `count` equal stretches of the slot space: a cluster whose masters own equal
+    stretches (what `redis-cli --cluster create` makes) gets an equal share of
+    partitions on each master, where plain names ("p0", "p1", ...) can crowd onto one."""
+    if count < 1:
+        raise ValueError("the partition count must be at least 1")
+    if count == 1:
+        return (MAIN_TAG,)
+    tags = []
+    for i in range(count):
+        low = i * REDIS_CLUSTER_HASH_SLOTS // count
+        high = (i + 1) * REDIS_CLUSTER_HASH_SLOTS // count
+        n = 0
+        while not low <= key_slot(f"p{i}.{n}".encode()) < high:
+            n += 1
+        tags.append(f"p{i}.{n}")
+    return tuple(tags)
+
+
+def partition_of(job_id: str, count: int) -> int:
+    """The partition a job lives in for life: its id's integer (a UUIDv7, whose low
+    bits are random) modulo the partition count."""
+    if count == 1:
+        return 0
+    return uuid.UUID(job_id).int % count
