@@ -29,6 +29,9 @@ from jobs.broker.wakeup import ListWaiters
 logger = logging.getLogger("queuey.broker")
 
 STALE = "stale"
+# How often a replay over several partitions looks again for jobs a concurrent replay
+# took first.
+REPLAY_ROUNDS = 16
 # One Script per Lua source for the process: a Broker is cheap to create (one per request)
 # and must not hash every script again.
 _SCRIPTS: dict[str, Script] = {}
@@ -68,7 +71,6 @@ class Broker:
         # Partition 0: with one partition, every key (tests of the one-partition layout
         # read keys through it).
         self.keys = self.partitions[0]
-        self._claim_start = 0
         self._waiters: ListWaiters | None = None
 
     def keys_for(self, job_id: str) -> Keys:
@@ -81,13 +83,6 @@ class Broker:
         for index, item in enumerate(items):
             groups[partition_of(id_of(item), self.partition_count)].append(index)
         return groups
-
-    def _rotation(self) -> list[Keys]:
-        """Every partition, starting one further at each call, so no partition is
-        always served last."""
-        start = self._claim_start
-        self._claim_start = (start + 1) % self.partition_count
-        return self.partitions[start:] + self.partitions[:start]
 
     def _run(self, name: str, keys: list[str], args: list[EncodableT]) -> Any:
         """The script's reply: an int, a str or a (nested) list of them, per script header."""
@@ -136,14 +131,33 @@ class Broker:
     def claim(
         self, *, max_jobs: int, worker_id: str, queues: list[str], visibility_ms: int
     ) -> list[ClaimedJob]:
-        """Up to max_jobs jobs, leased. Strict priority holds within a partition; across
-        partitions, a higher-priority job waits at most until this worker's next claim
-        (each claim starts one partition further)."""
+        """Up to max_jobs jobs, leased, strictly by priority (queues in the given order)
+        and FIFO within a queue. With several partitions one pipelined look at every
+        queue's head comes first; then each queue, highest first, is claimed from the
+        partitions that hold work in it, the one with the oldest head first (UUIDv7 ids
+        sort by creation). FIFO across partitions is so by head only: a claim of several
+        takes them from one partition before the next."""
+        if self.partition_count == 1:
+            return self._claim_in(self.keys, max_jobs, worker_id, queues, visibility_ms)
+        pipe = self.redis.pipeline(transaction=False)
+        for k in self.partitions:
+            for name in queues:
+                pipe.lindex(k.queue(name), 0)
+        heads = pipe.execute()
         claimed: list[ClaimedJob] = []
-        for k in self._rotation():
-            claimed += self._claim_in(k, max_jobs - len(claimed), worker_id, queues, visibility_ms)
-            if len(claimed) >= max_jobs:
-                break
+        for level, name in enumerate(queues):
+            holding = sorted(
+                (head, part)
+                for part, head in enumerate(heads[level :: len(queues)])
+                if head is not None
+            )
+            for _head, part in holding:
+                want = max_jobs - len(claimed)
+                if want <= 0:
+                    return claimed
+                claimed += self._claim_in(
+                    self.partitions[part], want, worker_id, [name], visibility_ms
+                )
         return claimed
 
     def _claim_in(
@@ -267,12 +281,28 @@ class Broker:
         return code, value
 
     def replay_dlq(self, limit: int) -> list[str]:
+        """Move the `limit` jobs that died first back onto their queues."""
+        if self.partition_count == 1:
+            return self._move(self.keys, ["dlq", limit])
         entries: list[str] = []
-        for k in self.partitions:
+        # A concurrent replay may take some of the ones found first (each job moves
+        # once): look again for the rest. Bounded, for a dead id that will not move.
+        for _round in range(REPLAY_ROUNDS):
+            candidates = self._first_dead(limit - len(entries))
+            if not candidates:
+                break
+            entries += self.move_to_queue(candidates)
             if len(entries) >= limit:
                 break
-            entries += self._move(k, ["dlq", limit - len(entries)])
         return entries
+
+    def _first_dead(self, limit: int) -> list[str]:
+        """The ids of the `limit` jobs that died first, over every partition."""
+        pipe = self.redis.pipeline(transaction=False)
+        for k in self.partitions:
+            pipe.zrange(k.dlq, 0, limit - 1, withscores=True)
+        dead = sorted((score, job_id) for found in pipe.execute() for job_id, score in found)
+        return [job_id for _score, job_id in dead[:limit]]
 
     def move_to_queue(self, job_ids: list[str]) -> list[str]:
         entries: list[str] = []

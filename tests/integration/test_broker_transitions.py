@@ -34,7 +34,7 @@ def test_claim_leases_with_token_and_redis_deadline(broker):
     before = broker.now_ms()
     [claimed] = claim(broker, visibility_ms=5000)
     assert claimed.id == str(job.id) and claimed.attempt == 1
-    deadline = broker.redis.zscore(broker.keys.leases, claimed.id)
+    deadline = broker.redis.zscore(broker.keys_for(claimed.id).leases, claimed.id)
     assert before + 5000 <= deadline <= broker.now_ms() + 5000
     assert broker.where_is(claimed.id) == ["leases"]
     assert claim(broker) == []
@@ -42,9 +42,20 @@ def test_claim_leases_with_token_and_redis_deadline(broker):
 
 def test_claim_takes_several_per_round_trip_in_fifo_order(broker):
     ids = [str(submit().id) for _ in range(5)]
-    claimed = claim(broker, max_jobs=3)
-    assert [c.id for c in claimed] == ids[:3]
-    assert len({c.token for c in claimed}) == 3
+    claimed = [c.id for c in claim(broker, max_jobs=3)]
+    assert len(set(claimed)) == 3
+    # FIFO within each partition (with one partition: the first three, in order).
+    for part in {broker.keys_for(i) for i in ids}:
+        mine = [i for i in ids if broker.keys_for(i) == part]
+        taken = [i for i in claimed if broker.keys_for(i) == part]
+        assert taken == mine[: len(taken)]
+    if broker.partition_count == 1:
+        assert claimed == ids[:3]
+
+
+def test_one_at_a_time_claims_are_fifo_over_every_partition(broker):
+    ids = [str(submit().id) for _ in range(8)]
+    assert [claim(broker)[0].id for _ in ids] == ids
 
 
 def test_strict_priority_high_default_low(broker):
@@ -70,7 +81,7 @@ def test_ack_records_result_and_attempt(broker):
     assert list(job.attempt_records.values_list("outcome", flat=True)) == ["succeeded"]
     # Settled: once the database holds it, Redis keeps only an expiring tombstone.
     assert broker.job_state(str(job.id)) == {"state": "succeeded", "ver": "2"}
-    assert 0 < broker.redis.pttl(broker.keys.job(str(job.id))) <= 60_000
+    assert 0 < broker.redis.pttl(broker.keys_for(str(job.id)).job(str(job.id))) <= 60_000
     assert broker.lengths().outbox == 0
 
 
@@ -98,10 +109,10 @@ def test_stale_token_ack_is_refused(broker):
 def test_renew_extends_only_live_leases(broker):
     _a, _b = submit(), submit()
     ca, cb = claim(broker, max_jobs=2, visibility_ms=1000)
-    first = broker.redis.zscore(broker.keys.leases, ca.id)
+    first = broker.redis.zscore(broker.keys_for(ca.id).leases, ca.id)
     lost = broker.renew([(ca.id, ca.token), (cb.id, "bogus")], visibility_ms=60_000)
     assert lost == [1]  # the second lease
-    assert broker.redis.zscore(broker.keys.leases, ca.id) > first + 50_000
+    assert broker.redis.zscore(broker.keys_for(ca.id).leases, ca.id) > first + 50_000
 
 
 def test_fail_schedules_retry_with_delay_then_dead_after_limit(broker):
@@ -110,11 +121,11 @@ def test_fail_schedules_retry_with_delay_then_dead_after_limit(broker):
     before = broker.now_ms()
     [r] = finish_and_write(broker, [outcome(c, "failed", "boom", retry_delay_ms=60_000)])
     assert r.state == "retrying"
-    due = broker.redis.zscore(broker.keys.scheduled, c.id)
+    due = broker.redis.zscore(broker.keys_for(c.id).scheduled, c.id)
     assert before + 60_000 <= due <= broker.now_ms() + 60_000
     job.refresh_from_db()
     assert job.status == "retrying" and job.error == "boom"
-    broker.redis.zadd(broker.keys.scheduled, {c.id: 0})  # its backoff has passed
+    broker.redis.zadd(broker.keys_for(c.id).scheduled, {c.id: 0})  # its backoff has passed
     assert broker.promote_due()[0]
     [c2] = claim(broker)
     assert c2.attempt == 2
@@ -151,10 +162,11 @@ def test_requeue_expired_goes_to_back_of_own_queue_and_counts_attempt(broker):
     second = submit()
     time.sleep(0.01)
     assert [json.loads(e)["id"] for e in broker.requeue_expired()] == [c.id]
-    assert broker.redis.lrange(broker.keys.queue("default"), 0, -1) == [
-        str(second.id),
-        str(first.id),
-    ]
+    # Behind everything that waits in its queue (with one partition: behind `second`).
+    queue = broker.redis.lrange(broker.keys_for(c.id).queue("default"), 0, -1)
+    assert queue[-1] == str(first.id) and broker.where_is(str(second.id)) == ["default"]
+    if broker.partition_count == 1:
+        assert queue == [str(second.id), str(first.id)]
     outbox.apply_and_settle(broker, broker.outbox_older_than(0))
     attempt = Attempt.objects.get(job=first)
     assert (attempt.outcome, attempt.worker_id) == ("lease_expired", "w1")
@@ -208,7 +220,8 @@ def test_replay_moves_oldest_dead_jobs_with_fresh_budget(broker):
     from jobs.services import replay_dlq
 
     jobs = [submit("demo.fail", max_attempts=1) for _ in range(3)]
-    for c in claim(broker, max_jobs=3):
+    for _ in jobs:  # one at a time: they die oldest first
+        [c] = claim(broker)
         finish_and_write(broker, [outcome(c, "failed", "x")])
     assert replay_dlq(limit=2) == 2
     assert broker.lengths().dlq == 1
@@ -240,7 +253,7 @@ def test_interrupted_release_goes_to_head_without_spending_budget(broker):
     [c] = claim(broker)
     [r] = finish_and_write(broker, [outcome(c, "interrupted", "shutdown")])
     assert r.state == "queued"
-    assert broker.redis.lindex(broker.keys.queue("default"), 0) == str(job.id)
+    assert broker.redis.lindex(broker.keys_for(str(job.id)).queue("default"), 0) == str(job.id)
     [c2] = claim(broker)
     assert c2.id == str(job.id) and c2.attempt == 2
     [r2] = broker.finish([outcome(c2, "failed", "x", retry_delay_ms=5)])

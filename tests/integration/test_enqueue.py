@@ -29,7 +29,7 @@ class Rollback(Exception):
 def redis_holds_nothing(broker, raw_redis) -> bool:
     lengths = broker.lengths()
     waiting = lengths.high + lengths.default + lengths.low + lengths.scheduled + lengths.dlq
-    return waiting == 0 and not raw_redis.keys(f"{broker.keys.job_prefix}*")
+    return waiting == 0 and not any(raw_redis.keys(f"{k.job_prefix}*") for k in broker.partitions)
 
 
 def test_outside_a_transaction_it_is_committed_and_dispatched_at_once(broker):
