@@ -55,3 +55,14 @@ def stack(transactional_db, request):
     s.stop()
     if getattr(request.node, "rep_call", None) and request.node.rep_call.failed:
         print(s.logs())
+
+
+# The API's personas and client, for the /v1 cases collected in test_api_on_cluster.py.
+from tests.api.conftest import (  # noqa: E402, F401
+    admin_key,
+    api,
+    dead_job,
+    read_key,
+    revoked_key,
+    submit_key,
+)
