@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from dashboard.views import jobs as jobs_view
+from jobs import selectors
 from jobs.models import Job
 from tests.dashboard.conftest import finish
 from tests.support.factories import submit
@@ -35,10 +37,16 @@ def mixed(broker):
     }
     finish(broker, "succeeded")  # the high one: report
     Job.objects.filter(pk=jobs["broken"].pk).update(error="KeyError: 'customer_id' missing")
-    stamps = {"mail": 1, "mail_low": 2, "report": 3, "noop": 4, "broken": 5}
-    for name, day in stamps.items():
-        Job.objects.filter(pk=jobs[name].pk).update(created_at=datetime(2026, 11, day, tzinfo=UTC))
+    # created_at exactly the time each id carries (ids are UUIDv7, made at submit), as
+    # the created-time filter relies on ids matching it (selectors._id_range).
+    for job in jobs.values():
+        Job.objects.filter(pk=job.pk).update(created_at=selectors.id_time(job.id))
     return {name: str(job.id) for name, job in jobs.items()}
+
+
+def moment(job_id: str, offset: str = "") -> str:
+    """The creation time a job id carries, as the filter form sends it (to the ms)."""
+    return selectors.id_time(uuid.UUID(job_id)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + offset
 
 
 def test_unfiltered_lists_newest_first_with_links(viewer_client, mixed):
@@ -58,16 +66,20 @@ def test_unfiltered_lists_newest_first_with_links(viewer_client, mixed):
         ({"queue": "low"}, ["mail_low"]),
         ({"dedupe_key": "mail-a"}, ["mail"]),
         ({"error": "customer_ID"}, ["broken"]),  # contains, any case
-        (
-            {"created_from": "2026-11-02T00:00", "created_to": "2026-11-04T00:00"},
-            ["report", "mail_low"],
-        ),
-        ({"created_from": "2026-11-05T00:00:00+00:00"}, ["broken"]),
         ({"status": "", "type": "", "queue": ""}, ["broken", "noop", "report", "mail_low", "mail"]),
     ],
 )
 def test_each_filter(viewer_client, mixed, params, expected):
     assert listed(viewer_client, **params) == [mixed[n] for n in expected]
+
+
+def test_created_time_window(viewer_client, mixed):
+    window = {"created_from": moment(mixed["mail_low"]), "created_to": moment(mixed["noop"])}
+    assert listed(viewer_client, **window) == [mixed["report"], mixed["mail_low"]]
+    since = {"created_from": moment(mixed["broken"], "+00:00")}
+    assert listed(viewer_client, **since) == [mixed["broken"]]
+    before = {"created_to": moment(mixed["mail_low"])}
+    assert listed(viewer_client, **before) == [mixed["mail"]]
 
 
 def test_exact_id_filter(viewer_client, mixed):
@@ -197,10 +209,13 @@ def test_finished_time_range(viewer_client, broker):
     early, late, unfinished = (submit("demo.noop", {"i": i}) for i in range(3))
     finish(broker)
     finish(broker)
-    Job.objects.filter(pk=early.pk).update(finished_at=datetime(2026, 11, 1, 12, tzinfo=UTC))
-    Job.objects.filter(pk=late.pk).update(finished_at=datetime(2026, 11, 3, 12, tzinfo=UTC))
-    assert listed(viewer_client, finished_from="2026-11-02T00:00") == [str(late.id)]
-    assert listed(viewer_client, finished_to="2026-11-02T00:00") == [str(early.id)]
+    # Finished after they were created, as any job is (the filter relies on it).
+    now = datetime.now(tz=UTC)
+    Job.objects.filter(pk=early.pk).update(finished_at=now + timedelta(minutes=1))
+    Job.objects.filter(pk=late.pk).update(finished_at=now + timedelta(days=2))
+    middle = (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    assert listed(viewer_client, finished_from=middle) == [str(late.id)]
+    assert listed(viewer_client, finished_to=middle) == [str(early.id)]
     assert str(unfinished.id) not in listed(viewer_client, finished_from="2000-01-01T00:00")
 
 

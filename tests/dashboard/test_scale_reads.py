@@ -1,8 +1,11 @@
 """The reads that keep the dashboard fast at a million jobs (benchmarks/dashboard.py): the
 overview's counts capped per state and queue, the error filter over the jobs that have
-an error, the payload filter's containment on PostgreSQL, and migration 0004's indexes."""
+an error, the payload filter's containment on PostgreSQL, the id range a time window
+implies, and migrations 0004 and 0006's indexes."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -63,7 +66,7 @@ def test_the_payload_filter_is_a_containment_on_postgresql_only():
     assert "@>" not in sql  # null is not a containment: the key may be missing
 
 
-def test_migration_0004_made_the_indexes():
+def test_migrations_0004_and_0006_made_the_indexes():
     with connection.cursor() as cursor:
         jobs = connection.introspection.get_constraints(cursor, "jobs_job")
         attempts = connection.introspection.get_constraints(cursor, "jobs_attempt")
@@ -72,11 +75,51 @@ def test_migration_0004_made_the_indexes():
         "job_created_at",
         "job_finished_at",
         "job_error_id",
-        "job_waiting_due",
+        "job_status_due",
     ):
         assert jobs[name]["index"], name
+    assert jobs["job_status_due"]["columns"] == ["status", "scheduled_at", "id"]
+    assert "job_waiting_due" not in jobs  # replaced by job_status_due (0006)
     assert attempts["attempt_finished_outcome"]["columns"] == ["finished_at", "outcome"]
     on_postgresql = connection.vendor == "postgresql"
     assert ("job_payload_gin" in jobs) is on_postgresql
     # pg_trgm is trusted and ships with PostgreSQL: the suite's server can create it.
     assert ("job_error_trgm" in jobs) is on_postgresql
+
+
+def test_a_time_window_also_bounds_the_ids():
+    """The id range a created or finished window implies (selectors._id_range), so the
+    newest-first walk of the primary key starts at the window, not at the newest job."""
+    moment = datetime(2026, 11, 3, tzinfo=UTC)
+    first = selectors._first_id_at(moment, -selectors.ID_CLOCK_MARGIN)
+    last = selectors._first_id_at(moment + timedelta(days=1), selectors.ID_CLOCK_MARGIN)
+    assert selectors.id_time(first) == moment - selectors.ID_CLOCK_MARGIN
+    for search in (
+        JobSearch(created_from=moment, created_to=moment + timedelta(days=1)),
+        JobSearch(created_from=moment, finished_to=moment + timedelta(days=1)),
+        JobSearch(
+            created_from=moment,
+            created_to=moment + timedelta(days=9),
+            finished_to=moment + timedelta(days=1),
+        ),
+    ):
+        where = selectors.jobs_matching(search).query.where
+        bounds = {(c.lookup_name, c.rhs) for c in where.children if c.lhs.target.name == "id"}
+        assert bounds == {("gte", first), ("lt", last)}, search
+    assert (
+        selectors._first_id_at(datetime(1, 1, 1, tzinfo=UTC), -selectors.ID_CLOCK_MARGIN).int == 0
+    )
+
+
+def test_a_job_created_in_the_window_is_found_at_the_margin(viewer_client):
+    job = submit("demo.noop", {})
+    at = selectors.id_time(job.id)
+    # created_at a little off the time its id carries (another host's clock, a burst
+    # of submits), within the margin: still found.
+    Job.objects.filter(pk=job.pk).update(created_at=at + timedelta(minutes=30))
+    window = {
+        "created_from": (at + timedelta(minutes=29)).isoformat(),
+        "created_to": (at + timedelta(minutes=31)).isoformat(),
+    }
+    response = viewer_client.get("/dashboard/jobs/", window)
+    assert [r["id"] for r in response.context["page"].rows] == [job.id]
