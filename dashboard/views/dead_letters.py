@@ -24,9 +24,15 @@ MAX_REPLAY = 10_000
 @staff_required
 def dead_letters(request: HttpRequest) -> HttpResponse:
     groups = selectors.dead_letter_groups(limit=100)
+    dead_total, dead_capped = selectors.dead_job_count()
     context = {
         "groups": groups,
-        "dead_total": sum(g["count"] for g in groups),
+        "dead_total": dead_total,
+        "dead_capped": dead_capped,
+        # The groups cover only the newest DEAD_SAMPLE dead jobs: say so when that is
+        # not all of them.
+        "sample": selectors.DEAD_SAMPLE,
+        "sampled": dead_capped or dead_total > selectors.DEAD_SAMPLE,
         "recent": selectors.search_jobs(search=JobSearch(status="dead"), limit=RECENT).rows,
         **_dlq_size(),
     }

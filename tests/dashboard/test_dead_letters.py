@@ -145,3 +145,28 @@ def test_redis_down_page_renders_and_replay_is_refused_with_a_message(
     response = operator_client.post("/dashboard/dead/replay/", {"count": "3"}, follow=True)
     assert b"Could not replay: the queue broker is unavailable" in response.content
     assert Job.objects.filter(status="dead").count() == 3
+
+
+def test_groups_cover_the_newest_dead_jobs_only_and_the_page_says_so(
+    viewer_client, three_dead, monkeypatch
+):
+    monkeypatch.setattr(selectors, "DEAD_SAMPLE", 2)
+    groups = selectors.dead_letter_groups()
+    # The newest two: the KeyError one (died last) and the second ValueError one.
+    assert [(g["type"], g["error_class"], g["count"]) for g in groups] == [
+        ("demo.noop", "ValueError", 1),
+        ("text.reverse", "KeyError", 1),
+    ]
+    response = viewer_client.get("/dashboard/dead/")
+    assert response.context["dead_total"] == 3  # counted apart, not the groups' sum
+    assert b"Grouped over the newest 2 dead jobs of 3;" in response.content
+    monkeypatch.setattr(selectors, "DEAD_SAMPLE", 3)
+    assert b"Grouped over" not in viewer_client.get("/dashboard/dead/").content
+
+
+def test_dead_total_is_capped(viewer_client, three_dead, monkeypatch):
+    monkeypatch.setattr(selectors, "DEAD_COUNT_CAP", 2)
+    assert selectors.dead_job_count() == (2, True)
+    response = viewer_client.get("/dashboard/dead/")
+    assert b'<span class="value">2+</span>' in response.content
+    assert b"Grouped over the newest 2,000 dead jobs of 2+;" in response.content
