@@ -48,18 +48,15 @@ class Job(models.Model):
             models.Index(fields=["dedupe_key"], name="job_dedupe_key"),
             # The dashboard at scale (migration 0004, benchmarks/dashboard.py): the
             # overview's capped counts per state and queue and the two filters together;
-            # the created and finished time filters; the error-text filter over the jobs that have
-            # one; Scheduled's soonest-due order. PostgreSQL also has a GIN index on
-            # payload (jsonb_path_ops) for the payload filter, made in 0004 only.
+            # the created and finished time filters; the error-text filter over the jobs
+            # that have one. PostgreSQL also has a GIN index on payload (jsonb_path_ops)
+            # for the payload filter, made in 0004 only.
             models.Index(fields=["status", "queue", "-id"], name="job_status_queue_id"),
             models.Index(fields=["created_at"], name="job_created_at"),
             models.Index(fields=["finished_at"], name="job_finished_at"),
             models.Index(fields=["-id"], condition=~models.Q(error=""), name="job_error_id"),
-            models.Index(
-                fields=["scheduled_at", "id"],
-                condition=models.Q(status__in=["scheduled", "retrying"]),
-                name="job_waiting_due",
-            ),
+            # Scheduled's soonest-due order, a range per state (migration 0006).
+            models.Index(fields=["status", "scheduled_at", "id"], name="job_status_due"),
         ]
 
     def __str__(self) -> str:

@@ -3,8 +3,12 @@ states, who may see and act."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from dashboard.views import waiting as waiting_view
 from jobs.broker.client import Broker
 from jobs.models import AuditEntry, Job
 from tests.dashboard.conftest import finish
@@ -152,3 +156,19 @@ def test_workers_empty_state(viewer_client):
 def test_anonymous_and_non_staff_are_refused(anon_client, outsider_client, url):
     assert anon_client.get(url)["Location"].startswith("/dashboard/login/")
     assert outsider_client.get(url).status_code == 403
+
+
+def test_scheduled_merges_both_states_soonest_due_first(viewer_client, monkeypatch):
+    now = timezone.now()
+    due = {"a": 50, "b": 10, "c": 30, "d": 20}
+    made = {name: submit("demo.noop", {"n": name}, delay_seconds=60) for name in due}
+    for name, minutes in due.items():
+        status = "retrying" if name in ("b", "c") else "scheduled"
+        Job.objects.filter(pk=made[name].pk).update(
+            status=status, scheduled_at=now + timedelta(minutes=minutes)
+        )
+    monkeypatch.setattr(waiting_view, "SHOWN", 3)
+    response = viewer_client.get("/dashboard/scheduled/")
+    waiting = response.context["waiting"]
+    assert [r["id"] for r in waiting["rows"]] == [made[n].id for n in ("b", "d", "c")]
+    assert waiting["total"] == 4
