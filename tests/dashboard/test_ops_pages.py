@@ -172,3 +172,40 @@ def test_scheduled_merges_both_states_soonest_due_first(viewer_client, monkeypat
     waiting = response.context["waiting"]
     assert [r["id"] for r in waiting["rows"]] == [made[n].id for n in ("b", "d", "c")]
     assert waiting["total"] == 4
+
+
+def test_scheduled_pages_by_due_time_then_id(viewer_client, monkeypatch):
+    now = timezone.now().replace(microsecond=0)
+    # Five waiting jobs over both states, two of them due at the same instant.
+    plan = [("scheduled", 30), ("retrying", 10), ("scheduled", 20), ("retrying", 20), ("x", 40)]
+    made = []
+    for status, minutes in plan:
+        job = submit("demo.noop", {}, delay_seconds=60)
+        Job.objects.filter(pk=job.pk).update(
+            status="scheduled" if status == "x" else status,
+            scheduled_at=now + timedelta(minutes=minutes),
+        )
+        made.append(job)
+    tied = sorted([made[2], made[3]], key=lambda j: j.id)
+    expected = [made[1].id, *(j.id for j in tied), made[0].id, made[4].id]
+    monkeypatch.setattr(waiting_view, "SHOWN", 2)
+    seen, url = [], "/dashboard/scheduled/"
+    for _ in range(5):
+        response = viewer_client.get(url)
+        assert response.status_code == 200
+        waiting = response.context["waiting"]
+        seen += [r["id"] for r in waiting["rows"]]
+        if not waiting["next_cursor"]:
+            break
+        assert f'href="?cursor={waiting["next_cursor"]}">Later' in response.content.decode()
+        url = f"/dashboard/scheduled/?cursor={waiting['next_cursor']}"
+    assert seen == expected
+    assert b'href="/dashboard/scheduled/">Soonest<' in response.content
+    assert waiting["total"] == 5
+
+
+@pytest.mark.parametrize("cursor", ["x", "bm90IGEgY3Vyc29y", "MjAyNi0xMS0wMXxhYg"])
+def test_scheduled_bad_cursor_is_a_400_page(viewer_client, cursor):
+    response = viewer_client.get("/dashboard/scheduled/", {"cursor": cursor})
+    assert response.status_code == 400
+    assert b"Bad value for cursor:" in response.content
