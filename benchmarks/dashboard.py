@@ -441,6 +441,7 @@ def pages(meta: dict) -> list[tuple[str, str, str]]:
     def jobs(**query) -> str:
         return "/dashboard/jobs/" + ("?" + urlencode(query) if query else "")
 
+    further = _search_further(payload_key="customer_id", payload_value=s["customer_id"])
     out = [
         ("overview", "/dashboard/", "list"),
         ("jobs, unfiltered", jobs(), "list"),
@@ -472,10 +473,35 @@ def pages(meta: dict) -> list[tuple[str, str, str]]:
             jobs(status="dead", queue="default", type="email.send", created_from=moment(15)),
             "list",
         ),
+        ("jobs, unfiltered, deep page", jobs(cursor=_cursor(s["id"])), "list"),
+        *[  # where the first page was a bounded scan that did not fill (SQLite)
+            (
+                "jobs, payload, search further",
+                jobs(payload_key="customer_id", payload_value=str(s["customer_id"]), cursor=c),
+                "list",
+            )
+            for c in [further]
+            if c
+        ],
         ("dead letters", "/dashboard/dead/", "list"),
         ("job detail (5 attempts)", f"/dashboard/jobs/{s['detail']}/", "detail"),
     ]
     return out + other_pages({url.split("?")[0] for _, url, _ in out})
+
+
+def _cursor(job_id: str) -> str:
+    """The jobs page's cursor for "older than this job" (a page deep in the table)."""
+    from jobs.selectors import encode_cursor
+
+    return encode_cursor(uuid.UUID(job_id))
+
+
+def _search_further(**filters) -> str:
+    """The cursor of the first page's "search further" link (the second window of a
+    bounded scan), or "" when the first page needs none on this backend."""
+    from jobs.selectors import JobSearch, search_jobs
+
+    return search_jobs(search=JobSearch(**filters)).search_further or ""
 
 
 def other_pages(seen: set[str]) -> list[tuple[str, str, str]]:
