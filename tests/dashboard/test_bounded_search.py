@@ -129,3 +129,18 @@ def test_a_window_matches_the_text_literally(viewer_client, monkeypatch):
         monkeypatch.setattr(selectors, "SCAN_ROWS", scan)
         assert found_all(viewer_client, {"error": "100%"}) == [full.id], scan
         assert found_all(viewer_client, {"error": "sk_100"}) == [], scan
+
+
+def test_bulk_on_a_bounded_scan_does_not_claim_the_window_count(
+    operator_client, seven, monkeypatch
+):
+    """The window's count is not what "all matching" acts on (the preview counts that)."""
+    monkeypatch.setattr(selectors, "SCAN_ROWS", 3)
+    Job.objects.update(payload={"tag": None})
+    params = {"payload_key": "tag", "payload_value": "null"}  # no index anywhere
+    response, page = page_of(operator_client, params)
+    assert page.scanned == 3 and page.matched == 3
+    assert "…all jobs matching</button>" in response.content.decode()
+    monkeypatch.setattr(selectors, "SCAN_ROWS", 100)  # no window: the count is exact
+    response, _ = page_of(operator_client, params)
+    assert "…all 7 matching</button>" in response.content.decode()
