@@ -19,3 +19,9 @@ def parse_job_id(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except (TypeError, ValueError):
         return None
+
+
+def first_id_at(ms: int) -> uuid.UUID:
+    """The smallest UUIDv7 of Unix millisecond `ms`: every id created from then on sorts
+    at or above it (clamped to the 48 bits a UUIDv7 time has)."""
+    return uuid.UUID(int=min(max(ms, 0), (1 << 48) - 1) << 80)

@@ -26,6 +26,7 @@ outcome (the 600 s soak found one job with two `succeeded` attempts). So:
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 
@@ -33,9 +34,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import events
+from jobs import conf, events
 from jobs.broker.client import Broker
 from jobs.dispatch import dispatch_of
+from jobs.ids import first_id_at
 from jobs.models import Attempt, Job
 from jobs.outbox import VERSION_STEP
 from jobs.states import ACTIVE_STATUSES, AttemptOutcome, JobStatus
@@ -49,22 +51,85 @@ _WAITING = {JobStatus.SCHEDULED, JobStatus.RETRYING}
 
 
 def reconcile(broker: Broker, *, after_data_loss: bool = False) -> int:
-    """Dispatch the unfinished jobs Redis does not hold. `after_data_loss` (Redis lost its
-    data): dead jobs are rebuilt too, and waiting jobs skip an attempt number (point 4)."""
-    statuses = set(ACTIVE_STATUSES) | ({JobStatus.DEAD} if after_data_loss else set())
-    dispatched = 0
-    last_id = None
-    while True:
+    """Dispatch every unfinished job Redis does not hold: a full pass, as after a data
+    loss (`after_data_loss`: dead jobs are rebuilt too, and waiting jobs skip an
+    attempt number, point 4)."""
+    statuses = _statuses(after_data_loss)
+    dispatched, _last, _done = _pages(broker, statuses, after_data_loss=after_data_loss)
+    return dispatched
+
+
+class Reconciler:
+    """The watchdog's reconcile passes, at a cost that does not grow with the backlog.
+
+    A job goes missing from Redis when its submitter died between the commit and the
+    dispatch, or when Redis lost recent writes in a failover: either way a recent job.
+    So each pass reads every unfinished job created in the last QUEUEY_RECONCILE_RECENT
+    seconds (their number follows the arrival rate, not the backlog), and sweeps on
+    through the older ones from where the last pass stopped, QUEUEY_RECONCILE_SWEEP
+    rows at a time, wrapping around: every unfinished job is still looked at, once per
+    backlog / sweep passes. A data loss (no epoch) gets a full pass, as before."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self._sweep_after: str | None = None
+
+    def run(self, *, after_data_loss: bool = False) -> int:
+        if after_data_loss:
+            self._sweep_after = None
+            return reconcile(self.broker, after_data_loss=True)
+        statuses = _statuses(False)
+        recent_ms = int(conf.get("RECONCILE_RECENT") * 1000)
+        floor = str(first_id_at(self.broker.now_ms() - recent_ms))
+        dispatched, _last, _done = _pages(self.broker, statuses, after=_before(floor))
+        swept, last, done = _pages(
+            self.broker,
+            statuses,
+            after=self._sweep_after,
+            below=floor,
+            max_rows=conf.get("RECONCILE_SWEEP"),
+        )
+        self._sweep_after = None if done else last
+        return dispatched + swept
+
+
+def _statuses(after_data_loss: bool) -> set[str]:
+    return set(ACTIVE_STATUSES) | ({JobStatus.DEAD} if after_data_loss else set())
+
+
+def _before(job_id: str) -> str:
+    """An id just below `job_id`, so a page "after" it starts at job_id itself."""
+    return str(uuid.UUID(int=uuid.UUID(job_id).int - 1))
+
+
+def _pages(
+    broker: Broker,
+    statuses: set[str],
+    *,
+    after: str | None = None,
+    below: str | None = None,
+    max_rows: int | None = None,
+    after_data_loss: bool = False,
+) -> tuple[int, str | None, bool]:
+    """Dispatch the missing ones among the jobs in `statuses` with ids after `after` and
+    below `below`, in id order, up to `max_rows` read: (how many were dispatched, the
+    last id read, whether the range was read to its end)."""
+    dispatched, read, last_id = 0, 0, after
+    while max_rows is None or read < max_rows:
         page = Job.objects.filter(status__in=statuses).order_by("id")
         if last_id is not None:
             page = page.filter(id__gt=last_id)
-        ids = [str(i) for i in page.values_list("id", flat=True)[:PAGE]]
+        if below is not None:
+            page = page.filter(id__lt=below)
+        size = PAGE if max_rows is None else min(PAGE, max_rows - read)
+        ids = [str(i) for i in page.values_list("id", flat=True)[:size]]
         if not ids:
-            return dispatched
-        last_id = ids[-1]
+            return dispatched, last_id, True
+        read, last_id = read + len(ids), ids[-1]
         missing = broker.missing_jobs(ids)
         if missing:
             dispatched += redispatch(broker, missing, statuses, after_data_loss=after_data_loss)
+    return dispatched, last_id, False
 
 
 def redispatch(

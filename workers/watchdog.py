@@ -23,7 +23,7 @@ from jobs.broker.connection import warn_unless_noeviction
 from jobs.broker.layout import EXIT_WRONG_LAYOUT, layout_fits
 from jobs.handlers.registry import registered_types
 from workers import heartbeat_file
-from workers.reconcile import reconcile
+from workers.reconcile import Reconciler
 
 logger = logging.getLogger("queuey.watchdog")
 
@@ -31,6 +31,7 @@ logger = logging.getLogger("queuey.watchdog")
 class Watchdog:
     def __init__(self, broker: Broker | None = None) -> None:
         self.broker = broker or Broker()
+        self.reconciler = Reconciler(self.broker)
         self.stop_event = threading.Event()
         self._next_reconcile = 0.0
 
@@ -81,7 +82,7 @@ class Watchdog:
         done["outbox_written"] = self.flush_outbox()
         lost_data = not self.broker.has_epoch()
         if lost_data or time.monotonic() >= self._next_reconcile:
-            done["redispatched"] = reconcile(self.broker, after_data_loss=lost_data)
+            done["redispatched"] = self.reconciler.run(after_data_loss=lost_data)
             if lost_data:
                 # No epoch: a first start, or Redis lost its data. Only the second has
                 # jobs to rebuild, so only that is worth a warning.
