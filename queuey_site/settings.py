@@ -247,10 +247,10 @@ QUEUEY_MAX_JSON_DEPTH = env.int("QUEUEY_MAX_JSON_DEPTH", default=64)
 QUEUEY_SHUTDOWN_GRACE = env.float("QUEUEY_SHUTDOWN_GRACE", default=25.0)
 QUEUEY_WATCHDOG_INTERVAL = env.float("QUEUEY_WATCHDOG_INTERVAL", default=1.0)
 QUEUEY_RECONCILE_INTERVAL = env.float("QUEUEY_RECONCILE_INTERVAL", default=15.0)
-# Each reconcile pass reads every unfinished job of the last QUEUEY_RECONCILE_RECENT
-# seconds, and QUEUEY_RECONCILE_SWEEP older ones (workers/reconcile.py): its cost follows
-# the arrival rate, not the backlog.
-QUEUEY_RECONCILE_RECENT = env.float("QUEUEY_RECONCILE_RECENT", default=120.0)
+# Each reconcile pass reads the unfinished jobs created since the previous pass, less
+# QUEUEY_RECONCILE_RECENT seconds, and QUEUEY_RECONCILE_SWEEP older ones
+# (workers/reconcile.py): its cost follows the arrival rate, not the backlog.
+QUEUEY_RECONCILE_RECENT = env.float("QUEUEY_RECONCILE_RECENT", default=30.0)
 QUEUEY_RECONCILE_SWEEP = env.int("QUEUEY_RECONCILE_SWEEP", default=10_000)
 # How long Redis keeps a finished job's tombstone (its state), so a late, retried enqueue
 # of that job does nothing.

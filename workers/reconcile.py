@@ -64,23 +64,32 @@ class Reconciler:
 
     A job goes missing from Redis when its submitter died between the commit and the
     dispatch, or when Redis lost recent writes in a failover: either way a recent job.
-    So each pass reads every unfinished job created in the last QUEUEY_RECONCILE_RECENT
-    seconds (their number follows the arrival rate, not the backlog), and sweeps on
-    through the older ones from where the last pass stopped, QUEUEY_RECONCILE_SWEEP
-    rows at a time, wrapping around: every unfinished job is still looked at, once per
-    backlog / sweep passes. A data loss (no epoch) gets a full pass, as before."""
+    So each pass reads the unfinished jobs created since the previous pass began, less
+    QUEUEY_RECONCILE_RECENT seconds (for a transaction that committed its jobs late: ids
+    carry the time they were made, not committed), which makes each job read about
+    (interval + recent) / interval times, a cost that follows the arrival rate. Then it
+    sweeps on through the older ones from where the last pass stopped,
+    QUEUEY_RECONCILE_SWEEP rows at a time, wrapping around: every unfinished job is
+    still looked at, once per backlog / sweep passes (a job whose transaction outlasted
+    the margin is found there). A data loss (no epoch) gets a full pass, as before."""
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self._sweep_after: str | None = None
+        self._last_pass_ms: int | None = None
 
     def run(self, *, after_data_loss: bool = False) -> int:
+        now_ms = self.broker.now_ms()
         if after_data_loss:
             self._sweep_after = None
-            return reconcile(self.broker, after_data_loss=True)
+            dispatched = reconcile(self.broker, after_data_loss=True)
+            self._last_pass_ms = now_ms
+            return dispatched
         statuses = _statuses(False)
-        recent_ms = int(conf.get("RECONCILE_RECENT") * 1000)
-        floor = str(first_id_at(self.broker.now_ms() - recent_ms))
+        since_ms = self._last_pass_ms
+        if since_ms is None:  # a first pass: as if the last one ran an interval ago
+            since_ms = now_ms - int(conf.get("RECONCILE_INTERVAL") * 1000)
+        floor = str(first_id_at(since_ms - int(conf.get("RECONCILE_RECENT") * 1000)))
         dispatched, _last, _done = _pages(self.broker, statuses, after=_before(floor))
         swept, last, done = _pages(
             self.broker,
@@ -90,6 +99,7 @@ class Reconciler:
             max_rows=conf.get("RECONCILE_SWEEP"),
         )
         self._sweep_after = None if done else last
+        self._last_pass_ms = now_ms  # only once the pass is through
         return dispatched + swept
 
 

@@ -74,3 +74,16 @@ def test_after_a_data_loss_one_pass_rebuilds_every_job(broker, settings, raw_red
     raw_redis.flushall()
     assert Reconciler(broker).run(after_data_loss=True) == 25
     assert not broker.missing_jobs(old)
+
+
+def test_a_pass_reads_back_to_the_previous_pass_less_the_margin(broker, settings):
+    settings.QUEUEY_RECONCILE_SWEEP = 0  # the recent reads alone
+    settings.QUEUEY_RECONCILE_RECENT = 30
+    broker.mark_epoch()
+    reconciler = Reconciler(broker)
+    assert reconciler.run() == 0
+    inside = undispatched(2, age_ms=20_000)  # made before the last pass, within the margin
+    outside = undispatched(2, age_ms=HOUR_MS)  # left to the sweep
+    assert reconciler.run() == 2
+    assert not broker.missing_jobs(inside)
+    assert broker.missing_jobs(outside) == outside
