@@ -1,7 +1,9 @@
-"""Profile the submit path in one process, through the real WSGI application.
+"""Profile the submit path in one process, through the real WSGI application, or the
+in-process enqueue (jobs.enqueue) the same way.
 
-python -m benchmarks.profile_submit [--db sqlite|postgres] [--path /v1/jobs|/v1/jobs/batch]
-    [--requests N] [--sort tottime|cumulative]
+python -m benchmarks.profile_submit [--db sqlite|postgres]
+    [--path /v1/jobs|/v1/jobs/batch|enqueue|enqueue_many] [--requests N]
+    [--sort tottime|cumulative]
 
 Uses the benchmark's own Redis and database (benchmarks.env). Prints the requests per
 second of the one process (no HTTP server, no client) and the top of a cProfile.
@@ -89,13 +91,10 @@ def _profile(args: argparse.Namespace, redis_server: BenchRedis) -> None:
         from queuey_site.wsgi import application as app  # what gunicorn serves
 
     statuses: list[str] = []
-
-    def start_response(status, headers, exc_info=None):
-        statuses.append(status)
-
-    def once() -> None:
-        response = app(_environ(args.path, body.encode(), key), start_response)
-        b"".join(response)
+    if args.path in ("enqueue", "enqueue_many"):
+        once = _enqueue_call(args.path)
+    else:
+        once = _wsgi_call(app, args.path, body.encode(), key, statuses)
 
     for _ in range(200):  # warm caches, connections, scripts
         once()
@@ -112,6 +111,27 @@ def _profile(args: argparse.Namespace, redis_server: BenchRedis) -> None:
     print(f"{args.requests / elapsed:.0f} requests/s in one process{mode}; bad={len(bad)}")
     if not args.no_profile:
         pstats.Stats(profile).sort_stats(args.sort).print_stats(35)
+
+
+def _wsgi_call(app, path: str, body: bytes, key: str, statuses: list[str]):
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    def once() -> None:
+        response = app(_environ(path, body, key), start_response)
+        b"".join(response)
+
+    return once
+
+
+def _enqueue_call(kind: str):
+    """What benchmarks.enqueue_callers times: one job a call, or 100 a call."""
+    from jobs.enqueue import enqueue, enqueue_many
+
+    if kind == "enqueue":
+        return lambda: enqueue("demo.noop", {"n": 1})
+    jobs = [{"type": "demo.noop", "payload": {"n": i}} for i in range(100)]
+    return lambda: enqueue_many(jobs)
 
 
 if __name__ == "__main__":

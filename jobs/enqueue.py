@@ -22,6 +22,10 @@ key's primary key (PostgreSQL; SQLite serialises writers anyway): after our comm
 gets our job id, after our rollback it creates its own. So a long transaction holding a
 dedupe key holds up other submits of that key, and two transactions taking the same two
 keys in opposite orders deadlock (PostgreSQL aborts one: StoreUnavailable).
+
+Outside a transaction, jobs without a dedupe key go through the process's group commit
+(jobs.group_commit): threads enqueueing at the same time share one transaction and one
+Redis push, and each call still returns once its own jobs are committed.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any, cast
 
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
-from jobs import services
+from jobs import group_commit, services
 from jobs.errors import InvalidInput, QueueyError, StoreUnavailable
-from jobs.submission import JobRequest
+from jobs.submission import JobRequest, prepare
 
 _FIELDS = frozenset(f.name for f in fields(JobRequest))
 
@@ -63,6 +68,10 @@ def enqueue(
         max_attempts=max_attempts,
         timeout_seconds=timeout_seconds,
     )
+    if dedupe_key is None and _autocommit():
+        prepared = prepare(request)
+        group_commit.submit([prepared])
+        return str(prepared.job.id)
     return services.submit_job(request, after_commit=True).job_id
 
 
@@ -73,6 +82,8 @@ def enqueue_many(jobs: Iterable[Mapping[str, Any] | JobRequest]) -> list[str]:
     requests = [_request(i, job) for i, job in enumerate(jobs)]
     if not requests:
         return []
+    if all(r.dedupe_key is None for r in requests) and _autocommit():
+        return _grouped(requests)
     with _database_required(), transaction.atomic():
         results = services.submit_batch(requests, after_commit=True)
         for i, result in enumerate(results):
@@ -80,6 +91,25 @@ def enqueue_many(jobs: Iterable[Mapping[str, Any] | JobRequest]) -> list[str]:
                 raise _noted(result.error, i)  # rolls back the rows and their dispatch
     # An item without an error has its job id (BatchItemResult holds one or the other).
     return [cast(str, result.job_id) for result in results]
+
+
+def _grouped(requests: list[JobRequest]) -> list[str]:
+    """Every item validated first (nothing written if one is bad), then one group write."""
+    now = timezone.now()
+    prepared = []
+    for i, request in enumerate(requests):
+        try:
+            prepared.append(prepare(request, now=now))
+        except QueueyError as exc:
+            raise _noted(exc, i) from None
+    group_commit.submit(prepared)
+    return [str(p.job.id) for p in prepared]
+
+
+def _autocommit() -> bool:
+    """Outside any transaction of the caller's (so the rows need not join one)."""
+    with _database_required():
+        return not connection.in_atomic_block and connection.get_autocommit()
 
 
 def _request(index: int, job: Mapping[str, Any] | JobRequest) -> JobRequest:

@@ -1,0 +1,118 @@
+"""Group commit for the in-process enqueue outside a transaction (jobs.enqueue).
+
+Threads of one process that enqueue at the same time share one database transaction
+and one Redis push: the first to arrive leads, waits its turn to write, and by then the
+others have joined its group; it inserts every row of the group, commits, pushes them
+all to Redis, and wakes the rest. Each caller still returns only once its own rows are
+committed (and dispatched, or left for the reconciler if Redis is away), as one at a
+time would; a failed write fails every caller of the group, and none of its rows exist.
+
+Why: profiled with 16 callers over 2 processes (py-spy, SQLite), 45% of a caller's time
+was spent waiting for SQLite's write lock in BEGIN and 38% waiting on its own Redis round
+trip: per transaction, not per job. Grouping pays both once per group. On PostgreSQL
+it is one commit (one WAL flush) per group.
+
+Only for jobs without a dedupe key, in autocommit mode: a dedupe key needs its own
+transaction to settle a race, and inside the caller's transaction the rows belong to
+that transaction (jobs.services handles both). A crash after the commit and before the
+push is healed by the watchdog's reconciler, as for any submit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import DatabaseError, transaction
+
+from jobs import events
+from jobs.bulk_insert import insert_rows
+from jobs.dispatch import dispatch_of, try_dispatch
+from jobs.errors import StoreUnavailable
+from jobs.models import Job
+from jobs.submission import JOB_COLUMNS, PreparedJob
+
+# A group stops taking rows at this size (a later caller starts the next group): one
+# INSERT statement on SQLite, one Redis script call of bounded length.
+MAX_GROUP_ROWS = 1000
+
+
+class _Group:
+    __slots__ = ("done", "error", "jobs")
+
+    def __init__(self) -> None:
+        self.jobs: list[PreparedJob] = []
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class GroupCommit:
+    def __init__(self) -> None:
+        self._joining = threading.Lock()  # guards _open
+        self._open: _Group | None = None  # the group that new callers join
+        self._writing = threading.Lock()  # one group writes to the database at a time
+
+    def submit(self, jobs: list[PreparedJob]) -> None:
+        """Insert and commit `jobs` (with whoever else is enqueueing), then dispatch."""
+        with self._joining:
+            group = self._open
+            leader = group is None or len(group.jobs) >= MAX_GROUP_ROWS
+            if group is None or leader:
+                group = self._open = _Group()
+            group.jobs.extend(jobs)
+        if leader:
+            self._lead(group)
+        else:
+            _follow(group)
+
+    def _lead(self, group: _Group) -> None:
+        try:
+            with self._writing:
+                with self._joining:  # closed: whoever comes now starts the next group
+                    if self._open is group:
+                        self._open = None
+                _commit(group.jobs)
+            # The next group may write while this one waits on Redis.
+            _dispatch(group.jobs)
+        except BaseException as exc:
+            group.error = exc
+            raise
+        finally:
+            group.done.set()
+
+
+def _follow(group: _Group) -> None:
+    group.done.wait()
+    if group.error is not None:
+        # A fresh exception per caller: one object raised in several threads at once
+        # would collect all their tracebacks.
+        raise StoreUnavailable("the database is unavailable; retry shortly") from group.error
+
+
+def _commit(jobs: list[PreparedJob]) -> None:
+    with _database_required(), transaction.atomic():
+        insert_rows(Job, JOB_COLUMNS, [p.row for p in jobs])
+
+
+def _dispatch(jobs: list[PreparedJob]) -> None:
+    try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in jobs])
+    events.jobs_enqueued(p.job for p in jobs)
+
+
+@contextmanager
+def _database_required() -> Iterator[None]:
+    """Any database error of the group's write (a follower cannot tell one from another:
+    it only learns that its rows were not written), as the API's 503."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise StoreUnavailable("the database is unavailable; retry shortly") from exc
+
+
+_group = GroupCommit()
+
+
+def submit(jobs: list[PreparedJob]) -> None:
+    """The process's group commit (jobs.enqueue calls this outside a transaction)."""
+    _group.submit(jobs)
