@@ -30,6 +30,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -219,8 +220,13 @@ def life_of_a_job(env: dict[str, str], client: redis.Redis, jobs: int, dsn: str)
     began = time.monotonic()
     with BackendCpu().during(dsn) as worker_cpu:
         worker = manage(["runworker", "--burst"], env)
-        if worker.wait(PHASE_TIMEOUT) != 0:
-            raise RuntimeError(f"runworker --burst exited {worker.returncode}")
+        try:
+            if worker.wait(PHASE_TIMEOUT) != 0:
+                raise RuntimeError(f"runworker --burst exited {worker.returncode}")
+        finally:
+            if worker.poll() is None:  # past its deadline: not left behind
+                worker.kill()
+                worker.wait()
     drain_s = time.monotonic() - began
     wait_succeeded(jobs, timeout=10)
     return {
@@ -418,17 +424,20 @@ def main() -> None:
     dsn = os.environ.get("CAPACITY_DATABASE_URL", DEFAULT_DB)
     if not dsn.startswith("postgres") or not _pg_ready(dsn):
         raise SystemExit(f"needs a PostgreSQL: none answers at {dsn} (CAPACITY_DATABASE_URL)")
+    # A SIGTERM (e.g. from `timeout`) unwinds like Ctrl+C, so the finally below stops
+    # the benchmark's redis-server instead of leaving it running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server = BenchRedis()
-    env = base_env(dsn, server.url, QUEUEY_KEY_PREFIX="capacity")
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    client = redis.Redis.from_url(server.url)
     try:
+        env = base_env(dsn, server.url, QUEUEY_KEY_PREFIX="capacity")
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        client = redis.Redis.from_url(server.url)
         print(f"capacity: Redis {client.info('server')['redis_version']}, {os.cpu_count()} CPUs")
         print_life(life_of_a_job(env, client, args.jobs, dsn), args.jobs)
         runs = [redis_alone(client, args.redis_jobs, args.batch, n) for n in (1, 2)]
