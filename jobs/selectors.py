@@ -584,7 +584,7 @@ ERROR_CLASS_CHARS = 120
 # The dead letters page groups the newest DEAD_SAMPLE dead jobs (and says so when there
 # are more): the groups show why jobs die now, and the page costs the same with 20,000
 # dead jobs (145 ms on SQLite for a GROUP BY over all of them at 1M jobs) or 2,000,000.
-DEAD_SAMPLE = 2_000
+DEAD_SAMPLE = 1_000
 DEAD_COUNT_CAP = 10_000
 
 

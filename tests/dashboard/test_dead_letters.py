@@ -169,4 +169,4 @@ def test_dead_total_is_capped(viewer_client, three_dead, monkeypatch):
     assert selectors.dead_job_count() == (2, True)
     response = viewer_client.get("/dashboard/dead/")
     assert b'<span class="value">2+</span>' in response.content
-    assert b"Grouped over the newest 2,000 dead jobs of 2+;" in response.content
+    assert b"Grouped over the newest 1,000 dead jobs of 2+;" in response.content
