@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from jobs import group_commit, services
 from jobs.errors import InvalidInput, QueueyError, StoreUnavailable
-from jobs.submission import JobRequest, prepare
+from jobs.submission import JobRequest, Shared, prepare
 
 _FIELDS = frozenset(f.name for f in fields(JobRequest))
 
@@ -95,11 +95,11 @@ def enqueue_many(jobs: Iterable[Mapping[str, Any] | JobRequest]) -> list[str]:
 
 def _grouped(requests: list[JobRequest]) -> list[str]:
     """Every item validated first (nothing written if one is bad), then one group write."""
-    now = timezone.now()
+    now, shared = timezone.now(), Shared.read()
     prepared = []
     for i, request in enumerate(requests):
         try:
-            prepared.append(prepare(request, now=now))
+            prepared.append(prepare(request, now=now, shared=shared))
         except QueueyError as exc:
             raise _noted(exc, i) from None
     group_commit.submit(prepared)
