@@ -47,11 +47,16 @@ def insert_rows(
         columns_data = [[c(v) for v in col] for c, col in zip(convert, by_column, strict=True)]
         return max(execute_arrays(statement.array_sql, columns_data), 0)
     inserted = 0
-    convert = statement.convert
+    width = len(columns)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"every row needs {width} values")
     with connection.cursor() as cursor:
         for start in range(0, len(rows), statement.rows_per_statement):
             chunk = rows[start : start + statement.rows_per_statement]
-            params = [c(v) for row in chunk for c, v in zip(convert, row, strict=True)]
+            params = [v for row in chunk for v in row]
+            # Only the columns whose values change (ids, times): most pass as they are.
+            for column, change in statement.converting:
+                params[column::width] = [change(v) for v in params[column::width]]
             if statement.qmark:
                 _execute_qmark(cursor, statement.sql(len(chunk)), params)
             else:
@@ -76,6 +81,7 @@ class _Statement:
         postgres = connection.vendor == "postgresql"
         qn = connection.ops.quote_name
         self.convert = [_converter(f) for f in fields]
+        self.converting = [(i, c) for i, c in enumerate(self.convert) if c is not _identity]
         self.qmark = connection.vendor == "sqlite"
         placeholder = "?" if self.qmark else "%s"
         self.row_sql = "(" + ", ".join([placeholder] * len(fields)) + ")"

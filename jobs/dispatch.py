@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("queuey.dispatch")
 
 # A job the database holds as running lost its worker along with Redis: queue it again.
-_STATE_IN_REDIS = {
+# Keyed by the status text (a JobStatus member is equal to it and hashes the same), so a
+# row's plain string needs no JobStatus(...) lookup per job.
+_STATE_IN_REDIS: dict[str, str] = {
     JobStatus.QUEUED: "queued",
     JobStatus.RUNNING: "queued",
     JobStatus.SCHEDULED: "scheduled",
@@ -42,7 +44,7 @@ def dispatch_of(job: Job | NewJob, payload_json: str | None = None) -> Dispatch:
         timeout=job.timeout_seconds,
         created_ms=to_ms(job.created_at),
         due_ms=to_ms(job.scheduled_at),
-        state=_STATE_IN_REDIS[JobStatus(job.status)],
+        state=_STATE_IN_REDIS[job.status],
         version=job.version,
         run=job.run,
         trace=job.trace_context,
