@@ -44,7 +44,10 @@ def insert_rows(
     if statement.arrays and len(rows) >= ARRAY_MIN_ROWS:
         convert = statement.convert
         by_column = zip(*rows, strict=True)
-        columns_data = [[c(v) for v in col] for c, col in zip(convert, by_column, strict=True)]
+        columns_data = [
+            list(col) if c is _identity else [c(v) for v in col]
+            for c, col in zip(convert, by_column, strict=True)
+        ]
         return max(execute_arrays(statement.array_sql, columns_data), 0)
     inserted = 0
     width = len(columns)
