@@ -126,13 +126,8 @@ def _pages(
     last id read, whether the range was read to its end)."""
     dispatched, read, last_id = 0, 0, after
     while max_rows is None or read < max_rows:
-        page = Job.objects.filter(status__in=statuses).order_by("id")
-        if last_id is not None:
-            page = page.filter(id__gt=last_id)
-        if below is not None:
-            page = page.filter(id__lt=below)
         size = PAGE if max_rows is None else min(PAGE, max_rows - read)
-        ids = [str(i) for i in page.values_list("id", flat=True)[:size]]
+        ids = _page_ids(statuses, last_id, below, size)
         if not ids:
             return dispatched, last_id, True
         read, last_id = read + len(ids), ids[-1]
@@ -140,6 +135,23 @@ def _pages(
         if missing:
             dispatched += redispatch(broker, missing, statuses, after_data_loss=after_data_loss)
     return dispatched, last_id, False
+
+
+def _page_ids(statuses: set[str], after: str | None, below: str | None, size: int) -> list[str]:
+    """The first `size` ids above `after` and below `below` among the jobs in
+    `statuses`, in id order. One range of the (status, id) index per status, merged:
+    one query over all of them left the choice to the planner, and PostgreSQL with
+    stale statistics after a bulk load took a bitmap scan of every match and a sort
+    (1.1 s a page at 1M queued jobs, benchmarks/backlog.py)."""
+    found: list[str] = []
+    for status in sorted(statuses):
+        page = Job.objects.filter(status=status).order_by("id")
+        if after is not None:
+            page = page.filter(id__gt=after)
+        if below is not None:
+            page = page.filter(id__lt=below)
+        found += [str(i) for i in page.values_list("id", flat=True)[:size]]
+    return sorted(found)[:size]
 
 
 def redispatch(
