@@ -451,8 +451,12 @@ def _has_trigram_index() -> bool:
 
 
 def id_time(job_id: uuid.UUID) -> datetime:
-    """The creation time a job id carries (UUIDv7: its first 48 bits, in ms)."""
-    return datetime.fromtimestamp((job_id.int >> 80) / 1000, tz=UTC)
+    """The creation time a job id carries (UUIDv7: its first 48 bits, in ms); past
+    datetime's range (not an id Queuey made), its last moment."""
+    try:
+        return datetime.fromtimestamp((job_id.int >> 80) / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _first_id_at(moment: datetime, shift: timedelta) -> uuid.UUID:

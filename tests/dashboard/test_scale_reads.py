@@ -5,6 +5,7 @@ implies, and migrations 0004 and 0006's indexes."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -123,3 +124,9 @@ def test_a_job_created_in_the_window_is_found_at_the_margin(viewer_client):
     }
     response = viewer_client.get("/dashboard/jobs/", window)
     assert [r["id"] for r in response.context["page"].rows] == [job.id]
+
+
+def test_id_time_reads_a_uuid7_and_survives_any_other_id():
+    job = submit("demo.noop", {})
+    assert abs(selectors.id_time(job.id) - job.created_at) < timedelta(seconds=5)
+    assert selectors.id_time(uuid.UUID(int=(1 << 128) - 1)) == datetime.max.replace(tzinfo=UTC)
