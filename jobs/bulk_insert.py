@@ -38,34 +38,53 @@ def insert_rows(
     A JSON column's value is JSON text already (no parse and re-encode). With
     `ignore_conflicts`, a row that breaks a unique constraint is skipped silently.
     """
+    return insert_plan(model, columns, rows, ignore_conflicts=ignore_conflicts)()
+
+
+def insert_plan(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> Callable[[], int]:
+    """insert_rows in two steps: the values are converted now, the statements run when
+    the returned function is called. A writer that holds a lock while it inserts (SQLite's
+    write lock, from BEGIN IMMEDIATE on) converts before it takes the lock."""
     if not rows:
-        return 0
+        return lambda: 0
     statement = _statement(model, tuple(columns), ignore_conflicts, connection.vendor)
     if statement.arrays and len(rows) >= ARRAY_MIN_ROWS:
-        convert = statement.convert
         by_column = zip(*rows, strict=True)
         columns_data = [
             list(col) if c is _identity else [c(v) for v in col]
-            for c, col in zip(convert, by_column, strict=True)
+            for c, col in zip(statement.convert, by_column, strict=True)
         ]
-        return max(execute_arrays(statement.array_sql, columns_data), 0)
-    inserted = 0
+        return lambda: max(execute_arrays(statement.array_sql, columns_data), 0)
     width = len(columns)
     if any(len(row) != width for row in rows):
         raise ValueError(f"every row needs {width} values")
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), statement.rows_per_statement):
-            chunk = rows[start : start + statement.rows_per_statement]
-            params = [v for row in chunk for v in row]
-            # Only the columns whose values change (ids, times): most pass as they are.
-            for column, change in statement.converting:
-                params[column::width] = [change(v) for v in params[column::width]]
-            if statement.qmark:
-                _execute_qmark(cursor, statement.sql(len(chunk)), params)
-            else:
-                cursor.execute(statement.sql(len(chunk)), params)
-            inserted += max(cursor.rowcount, 0)
-    return inserted
+    chunks = []
+    for start in range(0, len(rows), statement.rows_per_statement):
+        chunk = rows[start : start + statement.rows_per_statement]
+        params = [v for row in chunk for v in row]
+        # Only the columns whose values change (ids, times): most pass as they are.
+        for column, change in statement.converting:
+            params[column::width] = [change(v) for v in params[column::width]]
+        chunks.append((statement.sql(len(chunk)), params))
+
+    def run() -> int:
+        inserted = 0
+        with connection.cursor() as cursor:
+            for sql, params in chunks:
+                if statement.qmark:
+                    _execute_qmark(cursor, sql, params)
+                else:
+                    cursor.execute(sql, params)
+                inserted += max(cursor.rowcount, 0)
+        return inserted
+
+    return run
 
 
 def _execute_qmark(cursor: CursorWrapper, sql: str, params: list[Any]) -> None:

@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from jobs import group_commit, services
 from jobs.errors import InvalidInput, QueueyError, StoreUnavailable
-from jobs.submission import JobRequest, Shared, prepare
+from jobs.submission import JobRequest, PreparedJob, Shared, prepare
 
 _FIELDS = frozenset(f.name for f in fields(JobRequest))
 
@@ -69,8 +69,8 @@ def enqueue(
         timeout_seconds=timeout_seconds,
     )
     if dedupe_key is None and _autocommit():
-        prepared = prepare(request)
-        group_commit.submit([prepared])
+        now, shared = timezone.now(), Shared.read()
+        (prepared,) = group_commit.submit(lambda: [prepare(request, now=now, shared=shared)], 1)
         return str(prepared.job.id)
     return services.submit_job(request, after_commit=True).job_id
 
@@ -94,16 +94,20 @@ def enqueue_many(jobs: Iterable[Mapping[str, Any] | JobRequest]) -> list[str]:
 
 
 def _grouped(requests: list[JobRequest]) -> list[str]:
-    """Every item validated first (nothing written if one is bad), then one group write."""
+    """Every item validated first (nothing written if one is bad), then one group write.
+    The time and trace context are read here, in the caller's thread."""
     now, shared = timezone.now(), Shared.read()
-    prepared = []
-    for i, request in enumerate(requests):
-        try:
-            prepared.append(prepare(request, now=now, shared=shared))
-        except QueueyError as exc:
-            raise _noted(exc, i) from None
-    group_commit.submit(prepared)
-    return [str(p.job.id) for p in prepared]
+
+    def prepare_all() -> list[PreparedJob]:
+        prepared = []
+        for i, request in enumerate(requests):
+            try:
+                prepared.append(prepare(request, now=now, shared=shared))
+            except QueueyError as exc:
+                raise _noted(exc, i) from None
+        return prepared
+
+    return [str(p.job.id) for p in group_commit.submit(prepare_all, len(requests))]
 
 
 def _autocommit() -> bool:
@@ -117,9 +121,9 @@ def _request(index: int, job: Mapping[str, Any] | JobRequest) -> JobRequest:
         return job
     if not isinstance(job, Mapping):
         raise _noted(InvalidInput("each job must be a mapping or a JobRequest"), index)
-    unknown = sorted(set(job) - _FIELDS)
-    if unknown:
-        raise _noted(InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0]), index)
+    if not _FIELDS.issuperset(job):
+        unknown = min(set(job) - _FIELDS)
+        raise _noted(InvalidInput(f"unknown field {unknown!r}", field=unknown), index)
     return JobRequest(**job)
 
 

@@ -21,30 +21,44 @@ push is healed by the watchdog's reconciler, as for any submit.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db import DatabaseError, connection, transaction
 
 from jobs import events
-from jobs.bulk_insert import insert_rows
+from jobs.bulk_insert import insert_plan
 from jobs.dispatch import dispatch_of, try_dispatch
 from jobs.errors import StoreUnavailable
 from jobs.models import Job
 from jobs.submission import JOB_COLUMNS, PreparedJob
 
-# A group stops taking rows at this size (a later caller starts the next group): one
+# A group stops taking jobs at this size (a later caller starts the next group): one
 # INSERT statement on SQLite, one Redis script call of bounded length.
 MAX_GROUP_ROWS = 1000
 
+Prepare = Callable[[], list[PreparedJob]]
+
+
+class _Member:
+    """One caller's part of a group: its jobs, validated by the leader."""
+
+    __slots__ = ("error", "jobs", "prepare", "size")
+
+    def __init__(self, prepare: Prepare, size: int) -> None:
+        self.prepare, self.size = prepare, size
+        self.jobs: list[PreparedJob] = []
+        self.error: BaseException | None = None  # its own (bad input): raised to it alone
+
 
 class _Group:
-    __slots__ = ("done", "error", "jobs")
+    __slots__ = ("done", "error", "members", "size")
 
     def __init__(self) -> None:
-        self.jobs: list[PreparedJob] = []
+        self.members: list[_Member] = []
+        self.size = 0
         self.done = threading.Event()
-        self.error: BaseException | None = None
+        self.error: BaseException | None = None  # the write's: every member fails
 
 
 class GroupCommit:
@@ -53,18 +67,35 @@ class GroupCommit:
         self._open: _Group | None = None  # the group that new callers join
         self._writing = threading.Lock()  # one group writes to the database at a time
 
-    def submit(self, jobs: list[PreparedJob]) -> None:
-        """Insert and commit `jobs` (with whoever else is enqueueing), then dispatch."""
+    def submit(self, prepare: Prepare, size: int) -> list[PreparedJob]:
+        """Validate (prepare() raises what is wrong), insert and commit the caller's
+        `size` jobs with whoever else is enqueueing, then dispatch; returns the jobs.
+
+        The leader runs every member's prepare(): one thread of the process does the
+        CPU work at a time. With each caller preparing its own jobs, 16 callers over
+        2 processes did fewer jobs/s than one caller alone: the leader, holding SQLite's
+        write lock, waited on the GIL behind the others' validation at every I/O.
+        prepare() gets what differs between callers (the time, the trace context) from
+        its caller already."""
+        member = _Member(prepare, size)
         with self._joining:
             group = self._open
-            leader = group is None or len(group.jobs) >= MAX_GROUP_ROWS
+            leader = group is None or group.size >= MAX_GROUP_ROWS
             if group is None or leader:
                 group = self._open = _Group()
-            group.jobs.extend(jobs)
+            group.members.append(member)
+            group.size += size
         if leader:
             self._lead(group)
         else:
-            _follow(group)
+            group.done.wait()
+        if member.error is not None:
+            raise member.error
+        if group.error is not None:
+            # A fresh exception per caller: one object raised in several threads at once
+            # would collect all their tracebacks.
+            raise StoreUnavailable("the database is unavailable; retry shortly") from group.error
+        return member.jobs
 
     def _lead(self, group: _Group) -> None:
         try:
@@ -72,39 +103,51 @@ class GroupCommit:
                 with self._joining:  # closed: whoever comes now starts the next group
                     if self._open is group:
                         self._open = None
-                _commit(group.jobs)
+                jobs = _prepare(group.members)
+                _commit(jobs)
             # The next group may write while this one waits on Redis.
-            _dispatch(group.jobs)
+            _dispatch(jobs)
         except BaseException as exc:
             group.error = exc
-            raise
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: as they are
+                raise
         finally:
             group.done.set()
 
 
-def _follow(group: _Group) -> None:
-    group.done.wait()
-    if group.error is not None:
-        # A fresh exception per caller: one object raised in several threads at once
-        # would collect all their tracebacks.
-        raise StoreUnavailable("the database is unavailable; retry shortly") from group.error
+def _prepare(members: list[_Member]) -> list[PreparedJob]:
+    jobs: list[PreparedJob] = []
+    for member in members:
+        try:
+            member.jobs = member.prepare()
+        except Exception as exc:  # the member's own error, re-raised in its thread
+            member.error = exc
+            continue
+        jobs += member.jobs
+    return jobs
 
 
 def _commit(jobs: list[PreparedJob]) -> None:
-    rows = [p.row for p in jobs]
+    if not jobs:  # every member's input was bad
+        return
     with _database_required():
+        # Values converted before the transaction: on SQLite the write lock (taken at
+        # BEGIN IMMEDIATE) is held for the statements and the commit only.
+        insert = insert_plan(Job, JOB_COLUMNS, [p.row for p in jobs])
         if connection.vendor == "postgresql":
             # One statement whatever the row count (bulk_insert: unnest arrays from 8
             # rows on, one VALUES list below), atomic on its own in autocommit: BEGIN and
             # COMMIT would be two more round trips. (SQLite keeps them: its BEGIN
             # IMMEDIATE queues for the write lock in fine steps.)
-            insert_rows(Job, JOB_COLUMNS, rows)
+            insert()
             return
         with transaction.atomic():
-            insert_rows(Job, JOB_COLUMNS, rows)
+            insert()
 
 
 def _dispatch(jobs: list[PreparedJob]) -> None:
+    if not jobs:
+        return
     try_dispatch(None, [dispatch_of(p.job, p.payload_json) for p in jobs])
     events.jobs_enqueued(p.job for p in jobs)
 
@@ -122,6 +165,6 @@ def _database_required() -> Iterator[None]:
 _group = GroupCommit()
 
 
-def submit(jobs: list[PreparedJob]) -> None:
+def submit(prepare: Prepare, size: int) -> list[PreparedJob]:
     """The process's group commit (jobs.enqueue calls this outside a transaction)."""
-    _group.submit(jobs)
+    return _group.submit(prepare, size)

@@ -13,7 +13,7 @@ from jobs import group_commit
 from jobs.enqueue import enqueue, enqueue_many
 from jobs.errors import InvalidInput, StoreUnavailable
 from jobs.models import Job
-from jobs.submission import JobRequest, prepare
+from jobs.submission import JobRequest, PreparedJob, prepare
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,14 +68,34 @@ def test_enqueue_many_outside_a_transaction_writes_nothing_when_one_item_is_bad(
     assert Job.objects.count() == 0 and broker.lengths().default == 0
 
 
+def test_a_bad_item_fails_only_its_own_caller(broker):
+    def call(i: int) -> str:
+        payload = 1 if i == 3 else {"c": i}  # caller 3's second job is bad
+        try:
+            enqueue_many([{"type": "demo.noop", "payload": p} for p in ({}, payload)])
+        except InvalidInput as exc:
+            return f"{exc.field} {exc.__notes__}"
+        return "ok"
+
+    results = _in_threads(call)
+    assert results[3] == "payload ['in jobs[1]']"
+    assert results[:3] + results[4:] == ["ok"] * (CALLERS - 1)
+    assert Job.objects.count() == (CALLERS - 1) * 2
+    assert broker.lengths().default == (CALLERS - 1) * 2
+
+
+def _submit(*jobs: PreparedJob) -> list[PreparedJob]:
+    return group_commit.submit(lambda: list(jobs), len(jobs))
+
+
 def test_a_failed_group_write_fails_the_group_and_leaves_none_of_its_rows(broker):
     first = prepare(JobRequest(type="demo.noop", payload={}))
-    group_commit.submit([first])
+    _submit(first)
     again = prepare(JobRequest(type="demo.noop", payload={"n": 2}))
     clash = prepare(JobRequest(type="demo.noop", payload={"n": 3}))
     clash.job.id = first.job.id  # the row breaks the primary key: the whole write fails
     with pytest.raises(StoreUnavailable):
-        group_commit.submit([again, clash])
+        _submit(again, clash)
     assert list(Job.objects.values_list("id", flat=True)) == [first.job.id]
     assert broker.where_is(str(again.job.id)) == []
     assert connection.get_autocommit()  # the failed transaction left the connection usable
