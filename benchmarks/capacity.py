@@ -241,34 +241,12 @@ def life_of_a_job(env: dict[str, str], client: redis.Redis, jobs: int, dsn: str)
 
 def _drive(batch: int, deadline: float, done: Any) -> None:
     """One driver process: claim a batch, finish it, settle it, until the queues are empty."""
-    import json
-
+    from benchmarks.drivers import claim_finish_settle
     from jobs.broker.client import Broker
     from jobs.broker.connection import reset_redis
-    from jobs.broker.types import Outcome
 
     reset_redis()  # a pool of this process's own, not the parent's sockets
-    broker = Broker()
-    while time.monotonic() < deadline:
-        claimed = broker.claim(
-            max_jobs=batch, worker_id="bench:0:0", queues=QUEUES, visibility_ms=60_000
-        )
-        if not claimed:
-            return
-        now = broker.now_ms()
-        finished = broker.finish(
-            [
-                Outcome(c.id, c.token, "succeeded", "null", "", now, now, 0, c.attempt, c.run)
-                for c in claimed
-            ]
-        )
-        settled = []
-        for f in finished:
-            entry = json.loads(f.entry)
-            settled.append((f.entry, f.job_id, str(entry["v"])))
-        broker.settle(settled)
-        with done.get_lock():
-            done.value += len(claimed)
+    claim_finish_settle(Broker(), QUEUES, batch, deadline, done)
 
 
 def redis_alone(client: redis.Redis, jobs: int, batch: int, drivers: int) -> dict:

@@ -15,7 +15,6 @@ shares and the CPU per job. Redis servers of its own on free loopback ports; bou
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import time
@@ -37,27 +36,11 @@ def _cpu(node: redis.Redis) -> float:
 
 
 def _drive(url: str, partitions: int, batch: int, deadline: float, done: Any) -> None:
+    from benchmarks.drivers import claim_finish_settle
     from jobs.broker.client import Broker
     from jobs.broker.connection import connect
-    from jobs.broker.types import Outcome
 
-    broker = Broker(connect(url), PREFIX, partitions)
-    while time.monotonic() < deadline:
-        claimed = broker.claim(
-            max_jobs=batch, worker_id="bench:0:0", queues=QUEUES, visibility_ms=60_000
-        )
-        if not claimed:
-            return
-        now = broker.now_ms()
-        finished = broker.finish(
-            [
-                Outcome(c.id, c.token, "succeeded", "null", "", now, now, 0, c.attempt, c.run)
-                for c in claimed
-            ]
-        )
-        broker.settle([(f.entry, f.job_id, str(json.loads(f.entry)["v"])) for f in finished])
-        with done.get_lock():
-            done.value += len(claimed)
+    claim_finish_settle(Broker(connect(url), PREFIX, partitions), QUEUES, batch, deadline, done)
 
 
 def run_layout(url: str, nodes: list[redis.Redis], partitions: int, args: Any) -> dict:
