@@ -461,6 +461,11 @@ def pages(meta: dict) -> list[tuple[str, str, str]]:
             jobs(finished_from=moment(20), finished_to=moment(19.75)),
             "list",
         ),
+        (
+            "jobs, finished 24 d window",
+            jobs(finished_from=moment(25), finished_to=moment(1)),
+            "list",
+        ),
         ("jobs, error contains", jobs(error="TimeoutError"), "list"),
         ("jobs, error matches none", jobs(error="no such error text"), "list"),
         (

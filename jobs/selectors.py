@@ -14,6 +14,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateTimeField,
     F,
     Func,
     Min,
@@ -353,15 +354,22 @@ def search_jobs(
             windowed = _windowed_page(search, below=below, limit=limit, count_cap=count_cap)
             if windowed is not None and (windowed.next_cursor or not _indexed(search)):
                 return windowed
-        return _page(matching, below=below, limit=limit, count_cap=count_cap)
+        return _page(search, matching, below=below, limit=limit, count_cap=count_cap)
     except OperationalError as exc:
         raise StoreUnavailable("the database is unavailable; retry shortly") from exc
 
 
 def _page(
-    matching: QuerySet[Job], *, below: uuid.UUID | None, limit: int, count_cap: int
+    search: JobSearch,
+    matching: QuerySet[Job],
+    *,
+    below: uuid.UUID | None,
+    limit: int,
+    count_cap: int,
 ) -> JobRowPage:
-    page_rows = matching.filter(id__lt=below) if below else matching
+    page_rows = _searched(search, walk=True) if _walked(search) else matching
+    if below:
+        page_rows = page_rows.filter(id__lt=below)
     rows = list(page_rows.values(*JOB_ROW_FIELDS)[: limit + 1])
     matched = _bounded(matching).values("id")[: count_cap + 1].count()
     rows, next_cursor = _trimmed(rows, limit)
@@ -387,7 +395,7 @@ def _windowed_page(
     if window["n"] < SCAN_ROWS:
         return None
     floor = uuid.UUID(window["floor"])
-    in_window = _searched(search, windowed=True).filter(id__gte=floor)
+    in_window = _searched(search, windowed=True, walk=_walked(search)).filter(id__gte=floor)
     if below is not None:
         in_window = in_window.filter(id__lt=below)
     rows = list(in_window.values(*JOB_ROW_FIELDS)[: limit + 1])
@@ -405,6 +413,17 @@ def _windowed_page(
         scan_of="jobs with an error" if search.error_contains else "jobs",
         searched_back_to=id_time(floor),
         search_further=None if next_cursor else encode_cursor(floor),
+    )
+
+
+def _walked(search: JobSearch) -> bool:
+    """Whether the page's rows are to be read by walking the primary key from the id
+    bound a finish-time window implies (_id_range) even on SQLite, which, offered the
+    finished_at index, reads the whole window through it and sorts it by id: a window
+    from 25 days back to 1 day back at 1M jobs, 1.6 s; walked, a few ms, as jobs finish
+    soon after they are created. PostgreSQL walks the key by itself."""
+    return connection.vendor == "sqlite" and (
+        search.finished_from is not None or search.finished_to is not None
     )
 
 
@@ -498,13 +517,14 @@ def _id_range(search: JobSearch) -> Q:
     return q
 
 
-def _searched(search: JobSearch, *, windowed: bool = False) -> QuerySet[Job]:
+def _searched(search: JobSearch, *, windowed: bool = False, walk: bool = False) -> QuerySet[Job]:
     """The matching jobs, newest first. `windowed`: for a bounded scan's window, whose
     id range is to be walked in order, so on PostgreSQL the error text and payload tests
     take forms its GIN indexes do not answer (a bitmap scan of one of them for a common
     text or value reads every match before the first page: 46 ms for "TimeoutError" at
-    1M jobs)."""
+    1M jobs). `walk`: the finish-time tests in a form no index answers (_walked)."""
     unindexed = windowed and connection.vendor == "postgresql"
+    finished = "finished_unindexed" if walk else "finished_at"
     if search.status is not None and search.status not in JobStatus.values:
         raise InvalidInput(f"unknown status; valid: {', '.join(JobStatus.values)}", field="status")
     if search.queue is not None and search.queue not in conf.QUEUES:
@@ -517,11 +537,18 @@ def _searched(search: JobSearch, *, windowed: bool = False) -> QuerySet[Job]:
         "dedupe_key": search.dedupe_key,
         "created_at__gte": search.created_from,
         "created_at__lt": search.created_to,
-        "finished_at__gte": search.finished_from,
-        "finished_at__lt": search.finished_to,
+        f"{finished}__gte": search.finished_from,
+        f"{finished}__lt": search.finished_to,
         "error__icontains": None if unindexed else search.error_contains,
     }
-    jobs = Job.objects.order_by("-id").filter(**{k: v for k, v in exact.items() if v is not None})
+    jobs = Job.objects.order_by("-id")
+    if walk:  # SQLite's unary + (a no-op on any value) keeps a term off every index (_walked)
+        jobs = jobs.alias(
+            finished_unindexed=Func(
+                F("finished_at"), template="+%(expressions)s", output_field=DateTimeField()
+            )
+        )
+    jobs = jobs.filter(**{k: v for k, v in exact.items() if v is not None})
     jobs = jobs.filter(_id_range(search))
     if search.error_contains:
         # Implied by a non-empty text, and the condition of the index of the

@@ -130,3 +130,25 @@ def test_id_time_reads_a_uuid7_and_survives_any_other_id():
     job = submit("demo.noop", {})
     assert abs(selectors.id_time(job.id) - job.created_at) < timedelta(seconds=5)
     assert selectors.id_time(uuid.UUID(int=(1 << 128) - 1)) == datetime.max.replace(tzinfo=UTC)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="PostgreSQL walks the key itself")
+def test_on_sqlite_a_finish_window_page_walks_the_primary_key():
+    """Offered the finished_at index, SQLite read a whole wide window through it and
+    sorted it by id (1.6 s for 24 days at 1M jobs); the page's query keeps the finish
+    times off every index, so it walks the key from the id bound (selectors._walked)."""
+    now = datetime.now(tz=UTC)
+    search = JobSearch(finished_from=now - timedelta(days=24), finished_to=now + timedelta(days=1))
+
+    def plan(queryset) -> str:
+        sql, params = queryset.values("id")[:51].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+    assert "job_finished_at" in plan(selectors.jobs_matching(search))  # what it would do
+    assert "job_finished_at" not in plan(selectors._searched(search, walk=True))
+    job = submit("demo.noop", {})
+    Job.objects.filter(pk=job.pk).update(finished_at=now + timedelta(minutes=1))
+    found = selectors.search_jobs(search=search).rows
+    assert [r["id"] for r in found] == [job.id]
