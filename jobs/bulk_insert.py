@@ -60,7 +60,8 @@ def insert_plan(
             list(col) if c is _identity else [c(v) for v in col]
             for c, col in zip(statement.convert, by_column, strict=True)
         ]
-        return lambda: max(execute_arrays(statement.array_sql, columns_data), 0)
+        sql, params = statement.arrays_with_constants(columns_data)
+        return lambda: max(execute_arrays(sql, params), 0)
     width = len(columns)
     if any(len(row) != width for row in rows):
         raise ValueError(f"every row needs {width} values")
@@ -119,7 +120,36 @@ class _Statement:
         self.array_sql = (
             f"{head} {qn(model._meta.db_table)} ({cols}) SELECT * FROM {unnest(fields)}{self.tail}"  # noqa: S608  # nosec B608
         )
+        self.insert_head = f"{head} {qn(model._meta.db_table)} ({cols})"
+        self.db_types = [f.db_type(connection) for f in fields] if postgres else []
         self._sql: dict[int, str] = {}
+        self._constant_sql: dict[tuple[bool, ...], str] = {}
+
+    def arrays_with_constants(self, columns_data: list[list[Any]]) -> tuple[str, list[Any]]:
+        """PostgreSQL: a column whose value is the same in every row (a new job's error,
+        result, attempts, timestamps ...) goes as one scalar, not an array: psycopg dumps
+        array elements one by one in Python (a sixth of the GIL's time in a 16-caller
+        enqueue_many on PostgreSQL) and the server unnests fewer arrays."""
+        constant = [col.count(col[0]) == len(col) for col in columns_data]
+        if all(constant):
+            constant[0] = False  # unnest() needs one array: it gives the row count
+        key = tuple(constant)
+        sql = self._constant_sql.get(key)
+        if sql is None:
+            sql = self._constant_statement(key)
+            if len(self._constant_sql) < 64:
+                self._constant_sql[key] = sql
+        scalars = [col[0] for col, c in zip(columns_data, key, strict=True) if c]
+        arrays = [col for col, c in zip(columns_data, key, strict=True) if not c]
+        return sql, scalars + arrays
+
+    def _constant_statement(self, constant: tuple[bool, ...]) -> str:
+        typed = list(zip(self.db_types, constant, strict=True))
+        select = ", ".join(f"%s::{t}" if c else f"u.c{i}" for i, (t, c) in enumerate(typed))
+        arrays = ", ".join(f"%s::{t}[]" for t, c in typed if not c)
+        names = ", ".join(f"c{i}" for i, (_, c) in enumerate(typed) if not c)
+        # Types come from model metadata; values are parameters.
+        return f"{self.insert_head} SELECT {select} FROM unnest({arrays}) AS u({names}){self.tail}"  # noqa: S608  # nosec B608
 
     def sql(self, rows: int) -> str:
         text = self._sql.get(rows)
