@@ -63,11 +63,15 @@ def listen(on_revoked: Callable[[], None]) -> None:
 
 
 @atexit.register
-def _stop_listening() -> None:
-    """Let the listener leave the pool before the interpreter finalizes."""
+def stop_listening() -> None:
+    """Stop this process's listener: at exit, so it leaves the pool before the
+    interpreter finalizes, and in tests that point REDIS_URL elsewhere (the next
+    listen() starts one on the new server)."""
+    global _listener_pid, _listener
     _stop.set()
     if _listener is not None and _listener_pid == os.getpid():
         _listener.join(timeout=LISTEN_POLL_SECONDS + 1)
+    _listener_pid, _listener = None, None
 
 
 def _listen_forever(on_revoked: Callable[[], None]) -> None:
