@@ -1,14 +1,40 @@
-"""Job ids: UUIDv7, so ids sort by creation time (cursor pagination relies on it)."""
+"""Job ids: UUIDv7, so ids sort by creation time (cursor pagination, the dashboard's time
+windows and the reconciler's recent reads rely on it)."""
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 import uuid
 
-import uuid6
+_VERSION_AND_VARIANT = (0x7 << 76) | (0b10 << 62)
+_COUNTER_MAX = 0xFFF  # rand_a, 12 bits
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
 
 
 def new_job_id() -> uuid.UUID:
-    return uuid.UUID(int=uuid6.uuid7().int)
+    """A UUIDv7 above every one this process made before: the Unix millisecond, then a
+    12-bit counter within it (RFC 9562's method 1, started at a random point in its lower
+    half), then 62 random bits. uuid6.uuid7 kept order by moving the millisecond on by
+    one for every further id in the same millisecond, so under a burst of 20,000 submits
+    a second the ids' time ran minutes ahead of the clock; here the time moves on only
+    past 4,096 ids in one millisecond."""
+    global _last_ms, _counter
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms > _last_ms:
+            _last_ms, _counter = now_ms, secrets.randbits(11)
+        elif _counter < _COUNTER_MAX:
+            _counter += 1  # the same millisecond, or the clock stepped back
+        else:
+            _last_ms, _counter = _last_ms + 1, 0
+        ms, counter = _last_ms, _counter
+    value = (ms & 0xFFFFFFFFFFFF) << 80 | counter << 64 | secrets.randbits(62)
+    return uuid.UUID(int=value | _VERSION_AND_VARIANT)
 
 
 def parse_job_id(value: object) -> uuid.UUID | None:

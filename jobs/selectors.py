@@ -496,9 +496,8 @@ def _bounded(matching: QuerySet[Job]) -> QuerySet[Job]:
 
 # How far a job's id time may be from its created_at: ids are UUIDv7, made beside
 # created_at on the submitting host (jobs/submission.py), so the two differ by the clock
-# read between them, except that a process making more than one id in a millisecond
-# moves the later ones on by a millisecond each (uuid6.uuid7): ids run ahead only under
-# more than 1,000 submits a second from one process, by a second per 1,000 beyond.
+# read between them; jobs/ids.py moves an id's millisecond on only past 4,096 ids in one
+# millisecond of one process. The margin is for clocks: hosts whose clocks disagree.
 ID_CLOCK_MARGIN = timedelta(hours=1)
 
 
