@@ -32,7 +32,7 @@ from django.utils import timezone
 from jobs import conf
 from jobs.broker.client import Broker
 from jobs.errors import InvalidInput, JobNotFound, StoreUnavailable
-from jobs.ids import parse_job_id
+from jobs.ids import first_id_at, parse_job_id
 from jobs.models import ApiKey, Attempt, Job
 from jobs.paging import keyset_page
 from jobs.states import AttemptOutcome, JobStatus
@@ -481,8 +481,7 @@ def id_time(job_id: uuid.UUID) -> datetime:
 def _first_id_at(moment: datetime, shift: timedelta) -> uuid.UUID:
     """The smallest UUIDv7 of the millisecond `moment + shift` (ids from then on are not
     below it), within the range a UUIDv7 time can hold."""
-    ms = int(moment.timestamp() * 1000) + int(shift.total_seconds() * 1000)
-    return uuid.UUID(int=min(max(ms, 0), (1 << 48) - 1) << 80)
+    return first_id_at(int(moment.timestamp() * 1000) + int(shift.total_seconds() * 1000))
 
 
 def _bounded(matching: QuerySet[Job]) -> QuerySet[Job]:
