@@ -27,7 +27,7 @@ from workers.metrics_server import serve_multiprocess
 
 logger = logging.getLogger("queuey.supervisor")
 
-# sysexits' EX_CONFIG: jobs/broker/layout.py exits with it (no Django imported here).
+# sysexits' EX_CONFIG: workers/layout.py exits with it (no Django imported here).
 EXIT_CONFIG = 78
 
 MAX_RESTART_DELAY = 30.0

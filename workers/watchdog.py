@@ -20,9 +20,9 @@ from django.db import DatabaseError, close_old_connections
 from jobs import conf, events, outbox
 from jobs.broker.client import Broker
 from jobs.broker.connection import warn_unless_noeviction
-from jobs.broker.layout import EXIT_WRONG_LAYOUT, layout_fits
 from jobs.handlers.registry import registered_types
 from workers import heartbeat_file
+from workers.layout import EXIT_WRONG_LAYOUT, layout_fits
 from workers.reconcile import Reconciler
 
 logger = logging.getLogger("queuey.watchdog")

@@ -34,12 +34,12 @@ from django.db import close_old_connections
 from jobs import conf, events
 from jobs.broker.client import STALE, Broker
 from jobs.broker.connection import warn_unless_noeviction
-from jobs.broker.layout import EXIT_WRONG_LAYOUT, layout_fits
 from jobs.broker.types import ClaimedJob, Outcome
 from jobs.handlers.registry import registered_types
 from jobs.timeutil import wall_ms
 from workers.execution import run_attempt
 from workers.interrupt import HandlerInterrupted, interrupt_thread
+from workers.layout import EXIT_WRONG_LAYOUT, layout_fits
 from workers.lease_keeper import LeaseKeeper, default_worker_id
 from workers.reporter import Reporter
 from workers.running import RunningJob, RunningSet

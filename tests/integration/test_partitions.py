@@ -9,8 +9,8 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from jobs import outbox
 from jobs.broker.client import Broker, PartitionLayoutMismatch
 from jobs.broker.keys import Keys, partition_of, partition_tags
-from jobs.broker.layout import EXIT_WRONG_LAYOUT
 from tests.support.factories import claim, outcome, submit
+from workers.layout import EXIT_WRONG_LAYOUT
 from workers.watchdog import Watchdog
 from workers.worker import Worker
 

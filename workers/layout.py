@@ -9,7 +9,7 @@ import redis
 from jobs.broker.client import Broker, PartitionLayoutMismatch
 from workers.supervisor import EXIT_CONFIG
 
-logger = logging.getLogger("queuey.broker")
+logger = logging.getLogger("queuey.worker")
 
 # A configuration error, not a crash: the supervisor does not restart it in a loop.
 EXIT_WRONG_LAYOUT = EXIT_CONFIG
